@@ -1,0 +1,76 @@
+package org.peft4j.adapters.core;
+
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The trainable part of one target linear layer {@code y = x W0 (+ b) + s * delta(x)}, with row-vector inputs:
+ * x is (tokens x d_in), W0 is (d_in x d_out).
+ *
+ * <p>Each implementation has an explicit forward and backward pair on ND4J. Backward returns gradients for trainable
+ * tensors only: frozen tensors never get a gradient buffer. What forward keeps for backward is the method's memory
+ * cost, reported by {@link #keptBytes()}.
+ */
+public interface Adapter {
+
+    /** Method name as written in configs and checkpoints: lora, lamda, neat. */
+    String method();
+
+    int dIn();
+
+    int dOut();
+
+    int rank();
+
+    /** The scaling s applied to delta(x). */
+    double scaling();
+
+    /** Every tensor this adapter persists, frozen or trainable, in a stable order. */
+    List<AdapterParam> params();
+
+    /**
+     * Adds {@code s * delta(x)} to {@code y}. With {@code train} true it keeps what {@link #backward} needs; the
+     * caller must leave {@code x} untouched until then (some methods keep a reference, not a copy).
+     */
+    void forward(INDArray x, INDArray y, boolean train);
+
+    /**
+     * Accumulates gradients of trainable tensors for upstream gradient {@code dy}, and adds this adapter's
+     * contribution to {@code dx} when it is not null.
+     */
+    void backward(INDArray dy, INDArray dx);
+
+    /** The weight update {@code s * dW} (d_in x d_out) this adapter adds to W0, for merging. */
+    INDArray scaledDeltaWeight();
+
+    /**
+     * True when dW is computed from W0 itself (Neat): merging then keeps a copy of W0 so that unmerge restores it
+     * exactly: subtracting a recomputed f(W0 + s dW) would be wrong, and even rounding is amplified by deep sin MLPs.
+     */
+    default boolean deltaDependsOnBase() {
+        return false;
+    }
+
+    /** Bytes held from the last training forward for the backward pass (activations, not parameters). */
+    long keptBytes();
+
+    /** Called once when the adapter is attached to W0, e.g. to subtract a residual that the adapter re-adds. */
+    default void onAttach(INDArray w0) {}
+
+    /** Undoes {@link #onAttach}. */
+    default void onDetach(INDArray w0) {}
+
+    /** Informs the adapter of the global step about to run (freeze schedules follow it). */
+    default void onStep(long globalStep) {}
+
+    /** The options this adapter was built with, as written to {@code adapter_config.json}. */
+    java.util.Map<String, Object> describe();
+
+    default long trainableCount() {
+        long n = 0;
+        for (AdapterParam p : params()) {
+            n += p.trainableCount();
+        }
+        return n;
+    }
+}

@@ -1,0 +1,113 @@
+package org.peft4j.adapters.core;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.peft4j.adapters.lamda.LamdaAdapter;
+import org.peft4j.adapters.lamda.PmbFreezeSchedule;
+
+/**
+ * The adapters injected into one model: the target layers in a stable order and, through their declarations, every
+ * adapter tensor by its full name {@code <module path>.<tensor>}. Counting, the optimizer, averaging and
+ * checkpoints all go through here.
+ */
+public final class AdapterSet {
+    private final AdapterSpec spec;
+    private final List<TargetLinear> targets;
+
+    public AdapterSet(AdapterSpec spec, List<TargetLinear> targets) {
+        this.spec = spec;
+        this.targets = List.copyOf(targets);
+    }
+
+    public AdapterSpec spec() {
+        return spec;
+    }
+
+    public List<TargetLinear> targets() {
+        return targets;
+    }
+
+    /** Every adapter tensor, frozen or not, by full name. */
+    public Map<String, AdapterParam> params() {
+        Map<String, AdapterParam> out = new LinkedHashMap<>();
+        for (TargetLinear t : targets) {
+            for (AdapterParam p : t.adapter().params()) {
+                out.put(t.path() + "." + p.name(), p);
+            }
+        }
+        return out;
+    }
+
+    /** The tensors that still have something to train, by full name. */
+    public Map<String, AdapterParam> trainable() {
+        Map<String, AdapterParam> out = new LinkedHashMap<>();
+        params().forEach((k, p) -> {
+            if (p.isTrainable()) {
+                out.put(k, p);
+            }
+        });
+        return out;
+    }
+
+    public long trainableCount() {
+        long n = 0;
+        for (TargetLinear t : targets) {
+            n += t.adapter().trainableCount();
+        }
+        return n;
+    }
+
+    /** Rank per module path (LaMDA++ differs per module; the others equal the spec's rank). */
+    public Map<String, Integer> ranks() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (TargetLinear t : targets) {
+            out.put(t.path(), t.adapter().rank());
+        }
+        return out;
+    }
+
+    /** Gives every LaMDA adapter its PMB freezing schedule for a run of {@code totalSteps} steps. */
+    public void setTotalSteps(long totalSteps) {
+        for (TargetLinear t : targets) {
+            if (t.adapter() instanceof LamdaAdapter l) {
+                var o = l.options();
+                l.setFreezeSchedule(new PmbFreezeSchedule(o.freeze(), l.rank(), totalSteps, o.freezeFraction()));
+            }
+        }
+    }
+
+    /** Tells every adapter which global step is about to run. */
+    public void onStep(long globalStep) {
+        for (TargetLinear t : targets) {
+            t.adapter().onStep(globalStep);
+        }
+    }
+
+    public void zeroGrad() {
+        for (AdapterParam p : params().values()) {
+            p.zeroGrad();
+        }
+    }
+
+    public long keptBytes() {
+        long n = 0;
+        for (TargetLinear t : targets) {
+            n += t.adapter().keptBytes();
+        }
+        return n;
+    }
+
+    public void merge() {
+        targets.forEach(TargetLinear::merge);
+    }
+
+    public void unmerge() {
+        targets.forEach(TargetLinear::unmerge);
+    }
+
+    /** Removes every adapter and restores the base weights. */
+    public void detach() {
+        targets.forEach(TargetLinear::detach);
+    }
+}

@@ -1,0 +1,42 @@
+package org.peft4j.adapters.core;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Named work buffers reused across steps of the same shape. Allocation is the slow path on ND4J (a 4 MB
+ * allocation took 4-12 ms, FINDINGS.md), so every forward/backward asks here instead of allocating.
+ */
+public final class Scratch {
+    private final DataType dataType;
+    private final Map<String, INDArray> buffers = new HashMap<>();
+
+    public Scratch(DataType dataType) {
+        this.dataType = dataType;
+    }
+
+    /** A c-order {@code rows x cols} buffer named {@code key}; its contents are whatever the last user left. */
+    public INDArray get(String key, long rows, long cols) {
+        INDArray b = buffers.get(key);
+        if (b == null || b.rows() != rows || b.columns() != cols) {
+            b = Nd4j.create(dataType, rows, cols);
+            buffers.put(key, b);
+        }
+        return b;
+    }
+
+    public void release(String key) {
+        buffers.remove(key);
+    }
+
+    public long bytes() {
+        long n = 0;
+        for (INDArray b : buffers.values()) {
+            n += b.length() * b.dataType().width();
+        }
+        return n;
+    }
+}

@@ -1,0 +1,143 @@
+package org.peft4j.adapters.core;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.peft4j.adapters.linalg.Gemm;
+
+/**
+ * A frozen linear layer {@code y = x W0 (+ b)} with at most one adapter. W0 and b never get gradients: backward
+ * computes only {@code dx = dy W0^T} plus the adapter's part, and the adapter's own tensor gradients.
+ *
+ * <p>Output and input-gradient buffers are owned by this layer and reused: a later call overwrites them.
+ */
+public final class TargetLinear {
+    private final String path;
+    private final INDArray w0;
+    private final INDArray bias;
+    private final Scratch scratch;
+    private Adapter adapter;
+    private boolean merged;
+    private INDArray unmergedW0;
+
+    /**
+     * @param path module path, e.g. {@code model.layers.3.self_attn.q_proj}
+     * @param w0 frozen weight, d_in x d_out (the transpose of a Hugging Face {@code nn.Linear} weight)
+     * @param bias frozen bias (1 x d_out) or null
+     */
+    public TargetLinear(String path, INDArray w0, INDArray bias) {
+        this.path = path;
+        this.w0 = w0;
+        this.bias = bias;
+        this.scratch = new Scratch(w0.dataType());
+    }
+
+    public String path() {
+        return path;
+    }
+
+    public INDArray weight() {
+        return w0;
+    }
+
+    public int dIn() {
+        return (int) w0.rows();
+    }
+
+    public int dOut() {
+        return (int) w0.columns();
+    }
+
+    public Adapter adapter() {
+        return adapter;
+    }
+
+    public boolean isMerged() {
+        return merged;
+    }
+
+    public void attach(Adapter a) {
+        if (adapter != null) {
+            throw new IllegalStateException(path + " already has a " + adapter.method() + " adapter");
+        }
+        if (a.dIn() != dIn() || a.dOut() != dOut()) {
+            throw new IllegalArgumentException(path + ": adapter is " + a.dIn() + " x " + a.dOut()
+                    + ", expected " + dIn() + " x " + dOut());
+        }
+        a.onAttach(w0);
+        adapter = a;
+    }
+
+    /** Removes the adapter (unmerging first if needed) and restores W0 as it was before attach. */
+    public Adapter detach() {
+        if (merged) {
+            unmerge();
+        }
+        Adapter a = adapter;
+        if (a != null) {
+            a.onDetach(w0);
+        }
+        adapter = null;
+        return a;
+    }
+
+    /** y = x W0 (+ b) (+ s delta(x) unless merged). The result is a buffer owned by this layer. */
+    public INDArray forward(INDArray x, boolean train) {
+        INDArray y = scratch.get("y", x.rows(), dOut());
+        Gemm.set(y, x, false, w0, false);
+        if (bias != null) {
+            y.addiRowVector(bias);
+        }
+        if (adapter != null && !merged) {
+            adapter.forward(x, y, train);
+        }
+        return y;
+    }
+
+    /**
+     * dx = dy W0^T + the adapter's input gradient; accumulates the adapter's tensor gradients.
+     *
+     * @param needDx false for a first layer whose input gradient nobody uses: then returns null
+     */
+    public INDArray backward(INDArray dy, boolean needDx) {
+        if (merged) {
+            throw new IllegalStateException(path + ": cannot train while the adapter is merged");
+        }
+        INDArray dx = null;
+        if (needDx) {
+            dx = scratch.get("dx", dy.rows(), dIn());
+            Gemm.set(dx, dy, false, w0, true);
+        }
+        if (adapter != null) {
+            adapter.backward(dy, dx);
+        }
+        return dx;
+    }
+
+    /** W0 += s dW: the adapter's update is folded into the weight and the adapter path is skipped. */
+    public void merge() {
+        if (adapter == null || merged) {
+            return;
+        }
+        if (adapter.deltaDependsOnBase()) {
+            unmergedW0 = w0.dup();
+        }
+        w0.addi(adapter.scaledDeltaWeight());
+        merged = true;
+    }
+
+    /**
+     * Restores W0 and re-enables the adapter path: W0 -= s dW (up to rounding), or, when dW depends on W0 (Neat), the
+     * copy kept at merge time, exactly.
+     */
+    public void unmerge() {
+        if (!merged) {
+            return;
+        }
+        if (unmergedW0 != null) {
+            w0.assign(unmergedW0); // exact: f(W0) must see the very same W0 again
+        } else {
+            w0.subi(adapter.scaledDeltaWeight());
+        }
+        unmergedW0 = null;
+        merged = false;
+    }
+}

@@ -1,0 +1,120 @@
+package org.peft4j.adapters.lora;
+
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.core.Adapter;
+import org.peft4j.adapters.core.AdapterParam;
+import org.peft4j.adapters.core.Init;
+import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.linalg.Gemm;
+
+/**
+ * LoRA (Hu et al. 2021, arXiv 2106.09685, section 4.1): {@code y += s (x A) B}, A (d_in x r) Kaiming-uniform,
+ * B (r x d_out) zero, s = alpha / r (or alpha / sqrt(r) with rsLoRA). Both factors train.
+ *
+ * <p>Backward needs x itself (for dA = x^T g B^T), which is why LoRA keeps a tokens x d_in activation per target
+ * where LaMDA keeps only tokens x r.
+ */
+public final class LoraAdapter implements Adapter {
+    public static final String METHOD = "lora";
+
+    private final AdapterParam a;
+    private final AdapterParam b;
+    private final double scaling;
+    private final LoraOptions options;
+    private final double alpha;
+    private final Scratch scratch;
+    private INDArray keptX;
+
+    public LoraAdapter(INDArray aInit, INDArray bInit, double alpha, LoraOptions options) {
+        this.a = AdapterParam.trainable("lora_A", aInit);
+        this.b = AdapterParam.trainable("lora_B", bInit);
+        this.alpha = alpha;
+        this.options = options;
+        int r = rank();
+        this.scaling = options.rsLora() ? alpha / Math.sqrt(r) : alpha / r;
+        this.scratch = new Scratch(aInit.dataType());
+    }
+
+    /** A Kaiming-uniform, B zero: the adapted layer equals the base layer at step 0. */
+    public static LoraAdapter init(INDArray w0, int rank, double alpha, LoraOptions options, SplittableRandom rng) {
+        long dIn = w0.rows();
+        INDArray a = Init.kaimingUniform(w0.dataType(), dIn, rank, dIn, rng);
+        INDArray b = Nd4j.zeros(w0.dataType(), rank, w0.columns());
+        return new LoraAdapter(a, b, alpha, options);
+    }
+
+    @Override
+    public String method() {
+        return METHOD;
+    }
+
+    @Override
+    public int dIn() {
+        return a.rows();
+    }
+
+    @Override
+    public int dOut() {
+        return b.columns();
+    }
+
+    @Override
+    public int rank() {
+        return a.columns();
+    }
+
+    @Override
+    public double scaling() {
+        return scaling;
+    }
+
+    @Override
+    public List<AdapterParam> params() {
+        return List.of(a, b);
+    }
+
+    @Override
+    public void forward(INDArray x, INDArray y, boolean train) {
+        INDArray u = scratch.get("u", x.rows(), rank());
+        Gemm.set(u, x, false, a.value(), false);
+        Gemm.add(y, u, false, b.value(), false, scaling);
+        keptX = train ? x : null;
+    }
+
+    @Override
+    public void backward(INDArray dy, INDArray dx) {
+        if (keptX == null) {
+            throw new IllegalStateException("LoRA backward without a training forward");
+        }
+        INDArray u = scratch.get("u", dy.rows(), rank());
+        // dB += s u^T dy ; gu = s dy B^T ; dA += x^T gu ; dx += gu A^T
+        Gemm.add(b.grad(), u, true, dy, false, scaling);
+        INDArray gu = scratch.get("gu", dy.rows(), rank());
+        Gemm.into(gu, dy, false, b.value(), true, scaling, 0.0);
+        Gemm.add(a.grad(), keptX, true, gu, false, 1.0);
+        if (dx != null) {
+            Gemm.add(dx, gu, false, a.value(), true, 1.0);
+        }
+        keptX = null;
+    }
+
+    @Override
+    public INDArray scaledDeltaWeight() {
+        return a.value().mmul(b.value()).muli(scaling);
+    }
+
+    @Override
+    public long keptBytes() {
+        long width = a.value().dataType().width();
+        return keptX == null ? 0 : keptX.length() * width + keptX.rows() * rank() * width;
+    }
+
+    @Override
+    public Map<String, Object> describe() {
+        return Map.of("alpha", alpha, "rslora", options.rsLora());
+    }
+}

@@ -1,0 +1,58 @@
+package org.peft4j.adapters.neat;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/** The nonlinearity sigma of Neat's MLP and its derivative. */
+public enum NeatActivation {
+    /** max(0, x); default. */
+    RELU("relu") {
+        @Override
+        public INDArray apply(INDArray p) {
+            return Transforms.relu(p, true);
+        }
+
+        @Override
+        public INDArray derivative(INDArray p) {
+            return p.gt(0).castTo(p.dataType());
+        }
+    },
+    /** sin(2 pi x). */
+    SIN("sin") {
+        @Override
+        public INDArray apply(INDArray p) {
+            return Transforms.sin(p.mul(TWO_PI), false);
+        }
+
+        @Override
+        public INDArray derivative(INDArray p) {
+            return Transforms.cos(p.mul(TWO_PI), false).muli(TWO_PI);
+        }
+    };
+
+    private static final double TWO_PI = 2 * Math.PI;
+    private final String key;
+
+    NeatActivation(String key) {
+        this.key = key;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    /** sigma(p) as a new array. */
+    public abstract INDArray apply(INDArray p);
+
+    /** sigma'(p) as a new array. */
+    public abstract INDArray derivative(INDArray p);
+
+    public static NeatActivation parse(String s) {
+        for (NeatActivation v : values()) {
+            if (v.key.equals(s)) {
+                return v;
+            }
+        }
+        throw new IllegalArgumentException("activation: expected one of relu, sin, found '" + s + "'");
+    }
+}

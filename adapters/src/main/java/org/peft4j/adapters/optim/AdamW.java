@@ -1,0 +1,106 @@
+package org.peft4j.adapters.optim;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+import org.peft4j.adapters.core.AdapterParam;
+
+/**
+ * AdamW (Loshchilov and Hutter 2019) as PyTorch implements it: decoupled decay {@code w -= lr wd w}, bias-corrected
+ * moments. Defaults: beta1 0.9, beta2 0.999, eps 1e-8, weight decay 0. Moments exist only for tensors that train;
+ * a tensor that becomes wholly frozen (LaMDA's B) has its moments dropped.
+ */
+public final class AdamW implements Optimizer {
+    public static final String M = ".adam_m";
+    public static final String V = ".adam_v";
+
+    private final double beta1;
+    private final double beta2;
+    private final double eps;
+    private final double weightDecay;
+    private final Map<String, INDArray> moments1 = new LinkedHashMap<>();
+    private final Map<String, INDArray> moments2 = new LinkedHashMap<>();
+    private long steps;
+
+    public AdamW(double beta1, double beta2, double eps, double weightDecay) {
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+    }
+
+    public static AdamW defaults() {
+        return new AdamW(0.9, 0.999, 1e-8, 0.0);
+    }
+
+    @Override
+    public void step(Map<String, AdapterParam> params, double lr) {
+        steps++;
+        double c1 = 1 - Math.pow(beta1, steps);
+        double c2 = 1 - Math.pow(beta2, steps);
+        // Tensors that stopped training (or were left out of the map) lose their moments.
+        moments1.keySet().removeIf(k -> !params.containsKey(k) || !params.get(k).isTrainable());
+        moments2.keySet().retainAll(moments1.keySet());
+        for (Map.Entry<String, AdapterParam> e : params.entrySet()) {
+            AdapterParam p = e.getValue();
+            if (!p.isTrainable()) {
+                continue;
+            }
+            INDArray value = p.value();
+            INDArray m = moments1.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(value.dataType(), value.shape()));
+            INDArray v = moments2.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(value.dataType(), value.shape()));
+            INDArray w = p.trainableRowsOf(value);
+            INDArray g = p.trainableRowsOf(p.grad());
+            INDArray mr = p.trainableRowsOf(m);
+            INDArray vr = p.trainableRowsOf(v);
+            if (weightDecay != 0) {
+                w.muli(1 - lr * weightDecay);
+            }
+            mr.muli(beta1).addi(g.mul(1 - beta1));
+            vr.muli(beta2).addi(g.mul(g).muli(1 - beta2));
+            INDArray denom = Transforms.sqrt(vr.div(c2), false).addi(eps);
+            w.subi(mr.mul(lr / c1).divi(denom));
+            p.zeroGrad();
+        }
+    }
+
+    @Override
+    public long steps() {
+        return steps;
+    }
+
+    @Override
+    public Map<String, INDArray> state() {
+        Map<String, INDArray> s = new LinkedHashMap<>();
+        moments1.forEach((k, v) -> s.put(k + M, v));
+        moments2.forEach((k, v) -> s.put(k + V, v));
+        return s;
+    }
+
+    @Override
+    public void loadState(Map<String, INDArray> state, long steps) {
+        moments1.clear();
+        moments2.clear();
+        for (Map.Entry<String, INDArray> e : state.entrySet()) {
+            String k = e.getKey();
+            if (k.endsWith(M)) {
+                moments1.put(k.substring(0, k.length() - M.length()), e.getValue().dup());
+            } else if (k.endsWith(V)) {
+                moments2.put(k.substring(0, k.length() - V.length()), e.getValue().dup());
+            } else {
+                throw new IllegalArgumentException("AdamW state: unexpected tensor '" + k + "' (expected *" + M
+                        + " or *" + V + ")");
+            }
+        }
+        for (Iterator<String> it = moments1.keySet().iterator(); it.hasNext(); ) {
+            String k = it.next();
+            if (!moments2.containsKey(k)) {
+                throw new IllegalArgumentException("AdamW state: '" + k + M + "' has no matching '" + k + V + "'");
+            }
+        }
+        this.steps = steps;
+    }
+}
