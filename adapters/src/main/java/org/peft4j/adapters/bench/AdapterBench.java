@@ -1,0 +1,86 @@
+package org.peft4j.adapters.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.core.AdapterInjector;
+import org.peft4j.adapters.core.AdapterSet;
+import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.Gemm;
+
+/**
+ * One target linear (d x d, fp32) trained for a step per adapter: forward + backward time, bytes kept for
+ * backward, next to the fp32 GEMM rate measured in the same run, so that figures are ratios on one machine.
+ */
+public final class AdapterBench {
+    private AdapterBench() {}
+
+    /**
+     * @param flops model FLOPs of the step (forward 2 T d^2 plus input gradient 2 T d^2; adapter FLOPs excluded, as
+     *     MFU conventions do)
+     */
+    public record Result(String name, double msPerStep, long keptBytes, long trainable, double flops) {
+        public double gflops() {
+            return flops / msPerStep / 1e6;
+        }
+    }
+
+    /**
+     * fp32 GEMM GFLOP/s into a preallocated output for (m x k)(k x n), best of {@code reps}: the floor the layer's
+     * own products could reach, measured at their shape.
+     */
+    public static double gemmRate(int m, int k, int n, int reps) {
+        INDArray a = Nd4j.rand(DataType.FLOAT, m, k);
+        INDArray b = Nd4j.rand(DataType.FLOAT, k, n);
+        INDArray c = Nd4j.create(DataType.FLOAT, m, n);
+        Gemm.set(c, a, false, b, false);
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < reps; i++) {
+            long t = System.nanoTime();
+            Gemm.set(c, a, false, b, false);
+            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        }
+        return 2.0 * m * k * n / best / 1e9;
+    }
+
+    public static List<Result> run(int d, int rank, int tokens, int reps) {
+        INDArray x = Nd4j.rand(DataType.FLOAT, tokens, d).subi(0.5);
+        INDArray dy = Nd4j.rand(DataType.FLOAT, tokens, d).subi(0.5);
+        double flops = 4.0 * tokens * d * d;
+        List<Result> out = new ArrayList<>();
+        out.add(measure("base (no adapter)", null, null, x, dy, d, reps, flops));
+        for (String method : List.of("lora", "lamda", "lamda-frozen-b", "neat")) {
+            String m = method.equals("lamda-frozen-b") ? "lamda" : method;
+            AdapterSpec spec = AdapterSpec.parse(m, rank, null, List.of("q_proj"), 0, Map.of());
+            out.add(measure(method, spec, method.equals("lamda-frozen-b") ? 1L : null, x, dy, d, reps, flops));
+        }
+        return out;
+    }
+
+    private static Result measure(String name, AdapterSpec spec, Long freezeAtStep, INDArray x, INDArray dy, int d,
+                                  int reps, double flops) {
+        INDArray w = Nd4j.rand(DataType.FLOAT, d, d).subi(0.5).muli(1.0 / Math.sqrt(d));
+        TargetLinear layer = new TargetLinear("model.layers.0.self_attn.q_proj", w, null);
+        AdapterSet set = spec == null ? null : AdapterInjector.inject(List.of(layer), spec);
+        if (set != null && freezeAtStep != null) {
+            set.setTotalSteps(1); // t_f = 1: every row of B frozen from step 1
+            set.onStep(freezeAtStep);
+        }
+        layer.forward(x, true);
+        layer.backward(dy, true);
+        double best = Double.MAX_VALUE;
+        long kept = 0;
+        for (int i = 0; i < reps; i++) {
+            long t = System.nanoTime();
+            layer.forward(x, true);
+            kept = set == null ? 0 : set.keptBytes();
+            layer.backward(dy, true);
+            best = Math.min(best, (System.nanoTime() - t) / 1e6);
+        }
+        return new Result(name, best, kept, set == null ? 0 : set.trainableCount(), flops);
+    }
+}

@@ -1,0 +1,101 @@
+package org.peft4j.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Runs {@code deploy/peft4j} as a separate process, exactly as the README tells users to. */
+class LauncherTest {
+    private static final Path ROOT = Path.of(System.getProperty("peft4j.repo.root", ".."));
+    private static final Path CONFIG = Path.of("src/test/resources/llama-2-7b-config.json").toAbsolutePath();
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run peft4j(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
+        cmd.addAll(List.of(args));
+        Path out = Files.createTempFile("peft4j", ".out");
+        Path err = Files.createTempFile("peft4j", ".err");
+        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "deploy/peft4j did not finish in 120 s");
+        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err));
+    }
+
+    @Test
+    void helpListsTheCommands() throws Exception {
+        Run r = peft4j("--help");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("params") && r.out().contains("bench"), r.out());
+    }
+
+    @Test
+    void paramsGivesLlama2SevenBCountsAsJson() throws Exception {
+        Run lora = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lora", "--rank", "32",
+                "--targets", "q_proj,k_proj,v_proj,up_proj,down_proj", "--json");
+        assertEquals(0, lora.code(), lora.err());
+        JsonNode j = new ObjectMapper().readTree(lora.out());
+        assertEquals(56_098_816L, j.get("trainable").asLong());
+        assertEquals(56_098_816L, j.get("trainable_after_freeze").asLong());
+        assertEquals(6_738_415_616L, j.get("total").asLong());
+
+        Run lamda = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda", "--rank", "64",
+                "--targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "--json");
+        assertEquals(0, lamda.code(), lamda.err());
+        assertEquals(917_504L, new ObjectMapper().readTree(lamda.out()).get("trainable_after_freeze").asLong());
+    }
+
+    @Test
+    void paramsTablePrintsThePeftLine() throws Exception {
+        Run r = peft4j("params", "--model-config", CONFIG.toString(), "--method", "neat", "--rank", "8");
+        assertEquals(0, r.code(), r.err());
+        // Neat rows: 2 r d_out per target; q,k,v: 3 * 2*8*4096, up: 2*8*11008, down: 2*8*4096; 32 layers.
+        long expected = 32L * (3 * 2 * 8 * 4096 + 2 * 8 * 11008 + 2 * 8 * 4096);
+        assertTrue(r.out().contains(String.format("trainable params: %,d || all params: %,d", expected,
+                6_738_415_616L + expected)), r.out());
+    }
+
+    @Test
+    void badInputExitsTwoWithTheReason() throws Exception {
+        Run option = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda", "--rank", "8",
+                "--freeze-fracton", "0.3");
+        assertEquals(2, option.code());
+        assertTrue(option.err().contains("unknown option --freeze-fracton (did you mean --freeze-fraction?)"),
+                option.err());
+        Run rank = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lora", "--rank", "9000");
+        assertEquals(2, rank.code());
+        assertTrue(rank.err().contains("rank must be <= min(d_in, d_out) = 4096, found 9000"), rank.err());
+        Run pp = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda++", "--rank", "8");
+        assertEquals(2, pp.code());
+        assertTrue(pp.err().contains("needs the weights"), pp.err());
+        Run missing = peft4j("params", "--model-config", "/nonexistent/config.json", "--method", "lora", "--rank", "8");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("/nonexistent/config.json: no such file"), missing.err());
+    }
+
+    @Test
+    void benchRunsASmallShapeAndReportsEveryAdapter() throws Exception {
+        Run r = peft4j("bench", "--d", "256", "--rank", "8", "--tokens", "128", "--reps", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(5, lines.size(), r.out());
+        ObjectMapper json = new ObjectMapper();
+        JsonNode lora = json.readTree(lines.get(1));
+        JsonNode lamdaFrozen = json.readTree(lines.get(3));
+        assertEquals("lora", lora.get("adapter").asText());
+        assertEquals(128L * (256 + 8) * 4, lora.get("kept_bytes").asLong(), "LoRA keeps x and u");
+        assertEquals("lamda-frozen-b", lamdaFrozen.get("adapter").asText());
+        assertEquals(128L * 8 * 4, lamdaFrozen.get("kept_bytes").asLong(), "frozen-B LaMDA keeps only u");
+        assertEquals(64L, lamdaFrozen.get("trainable").asLong(), "r^2 trainable once B is frozen");
+        assertTrue(json.readTree(lines.get(0)).get("gemm_gflops").asDouble() > 0);
+    }
+}
