@@ -1,7 +1,9 @@
 package org.peft4j.adapters.lamda;
 
+import org.peft4j.adapters.core.KeyedOption;
+
 /** How LaMDA's A, S and B start (METHODS.md, "LaMDA"). */
-public enum LamdaInit {
+public enum LamdaInit implements KeyedOption {
     /** Paper, default. A = U_r, B = V_r^T, S = Sigma_r / s, and W0 becomes W0 - U_r Sigma_r V_r^T (like PiSSA). */
     SVD_RESIDUAL("svd-residual"),
     /** Paper variant. A = U_r, B = V_r^T, S = 0, W0 unchanged. */
@@ -15,16 +17,13 @@ public enum LamdaInit {
         this.key = key;
     }
 
+    @Override
+
     public String key() {
         return key;
     }
 
     public static LamdaInit parse(String s) {
-        for (LamdaInit v : values()) {
-            if (v.key.equals(s)) {
-                return v;
-            }
-        }
-        throw new IllegalArgumentException("init: expected one of svd-residual, svd-zero, random, found '" + s + "'");
+        return KeyedOption.parse(LamdaInit.class, "init", s);
     }
 }

@@ -1,10 +1,11 @@
 package org.peft4j.adapters.neat;
 
+import org.peft4j.adapters.core.KeyedOption;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /** The nonlinearity sigma of Neat's MLP and its derivative. */
-public enum NeatActivation {
+public enum NeatActivation implements KeyedOption {
     /** max(0, x); default. */
     RELU("relu") {
         @Override
@@ -37,6 +38,8 @@ public enum NeatActivation {
         this.key = key;
     }
 
+    @Override
+
     public String key() {
         return key;
     }
@@ -48,11 +51,6 @@ public enum NeatActivation {
     public abstract INDArray derivative(INDArray p);
 
     public static NeatActivation parse(String s) {
-        for (NeatActivation v : values()) {
-            if (v.key.equals(s)) {
-                return v;
-            }
-        }
-        throw new IllegalArgumentException("activation: expected one of relu, sin, found '" + s + "'");
+        return KeyedOption.parse(NeatActivation.class, "activation", s);
     }
 }

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.neat;
 
+import org.peft4j.adapters.core.KeyedOption;
 import org.peft4j.adapters.core.MethodOptions;
 
 /**
@@ -19,7 +20,7 @@ public record NeatOptions(NeatActivation activation, int depth, Orientation orie
     }
 
     /** Which side of W0 the MLP is applied to. */
-    public enum Orientation {
+    public enum Orientation implements KeyedOption {
         /** d_in rows of length d_out: dW = f(W0); 2 r d_out parameters. */
         ROWS("rows"),
         /** d_out columns of length d_in: dW = f(W0^T)^T; 2 r d_in parameters. */
@@ -31,17 +32,14 @@ public record NeatOptions(NeatActivation activation, int depth, Orientation orie
             this.key = key;
         }
 
+        @Override
+
         public String key() {
             return key;
         }
 
         public static Orientation parse(String s) {
-            for (Orientation v : values()) {
-                if (v.key.equals(s)) {
-                    return v;
-                }
-            }
-            throw new IllegalArgumentException("orientation: expected one of rows, columns, found '" + s + "'");
+            return KeyedOption.parse(Orientation.class, "orientation", s);
         }
     }
 }
