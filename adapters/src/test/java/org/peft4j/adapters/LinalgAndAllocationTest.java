@@ -153,5 +153,8 @@ class LinalgAndAllocationTest {
         var init = assertThrows(IllegalArgumentException.class, () -> AdapterSpec.parse("lamda", 4, null,
                 List.of("q_proj"), 0, Map.of("init", "svd")));
         assertEquals("init: expected one of svd-residual, svd-zero, random, found 'svd'", init.getMessage());
+        var mismatch = assertThrows(IllegalArgumentException.class, () -> new AdapterSpec("lora", 4, 4, List.of("q_proj"),
+                0, org.peft4j.adapters.neat.NeatOptions.DEFAULTS));
+        assertEquals("options of method lora: expected LoraOptions, found NeatOptions", mismatch.getMessage());
     }
 }

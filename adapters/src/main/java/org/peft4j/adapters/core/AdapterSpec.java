@@ -55,6 +55,16 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
             }
         }
         targets = List.copyOf(targets);
+        Class<?> expected = switch (method) {
+            case "lora" -> LoraOptions.class;
+            case "lamda" -> LamdaOptions.class;
+            case "lamda++" -> LamdaPlusPlusOptions.class;
+            default -> NeatOptions.class;
+        };
+        if (!expected.isInstance(options)) {
+            throw new IllegalArgumentException("options of method " + method + ": expected " + expected.getSimpleName()
+                    + ", found " + (options == null ? "none" : options.getClass().getSimpleName()));
+        }
     }
 
     /** The option keys {@code method} accepts. */
