@@ -16,7 +16,6 @@ public enum FreezeMode implements KeyedOption {
     }
 
     @Override
-
     public String key() {
         return key;
     }

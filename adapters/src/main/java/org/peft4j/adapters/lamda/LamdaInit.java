@@ -18,7 +18,6 @@ public enum LamdaInit implements KeyedOption {
     }
 
     @Override
-
     public String key() {
         return key;
     }

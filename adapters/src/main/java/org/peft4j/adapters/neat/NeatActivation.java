@@ -1,8 +1,8 @@
 package org.peft4j.adapters.neat;
 
-import org.peft4j.adapters.core.KeyedOption;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
+import org.peft4j.adapters.core.KeyedOption;
 
 /** The nonlinearity sigma of Neat's MLP and its derivative. */
 public enum NeatActivation implements KeyedOption {
@@ -39,7 +39,6 @@ public enum NeatActivation implements KeyedOption {
     }
 
     @Override
-
     public String key() {
         return key;
     }

@@ -33,7 +33,6 @@ public record NeatOptions(NeatActivation activation, int depth, Orientation orie
         }
 
         @Override
-
         public String key() {
             return key;
         }

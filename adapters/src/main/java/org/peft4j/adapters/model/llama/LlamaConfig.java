@@ -3,6 +3,7 @@ package org.peft4j.adapters.model.llama;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import org.peft4j.adapters.core.AdapterSpec;
 
 /**
  * A Hugging Face LLaMA-family {@code config.json}: the one place its names are mapped to Java.
@@ -67,7 +68,7 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
     /** Parameters of the base model: embeddings, per layer 7 linears and 2 norms, final norm, LM head unless tied. */
     public long parameterCount() {
         long perLayer = 2L * hiddenSize;
-        for (String m : new String[] {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}) {
+        for (String m : AdapterSpec.MODULES) {
             int[] s = moduleShape(m);
             perLayer += (long) s[0] * s[1];
         }
