@@ -1,0 +1,56 @@
+package org.peft4j.adapters.model.llama;
+
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.core.TargetLinear;
+
+/** One pre-norm block: {@code x2 = x + attn(norm1(x))}, {@code out = x2 + mlp(norm2(x2))}. */
+final class DecoderLayer {
+    private final RmsNorm norm1;
+    private final RmsNorm norm2;
+    private final Attention attention;
+    private final SwiGluMlp mlp;
+    private final List<TargetLinear> linears;
+    private final Scratch scratch;
+
+    DecoderLayer(int index, LlamaConfig c, LlamaWeights.Layer w, Rotary rotary) {
+        TargetLinear[] t = new TargetLinear[7];
+        String[] names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        for (int i = 0; i < names.length; i++) {
+            t[i] = new TargetLinear(LlamaWeights.modulePath(index, names[i]), w.linears().get(names[i]),
+                    w.biases().get(names[i]));
+        }
+        this.linears = List.of(t);
+        this.norm1 = new RmsNorm(w.inputNorm(), c.rmsNormEps());
+        this.norm2 = new RmsNorm(w.postAttentionNorm(), c.rmsNormEps());
+        this.attention = new Attention(index, c, t[0], t[1], t[2], t[3], rotary);
+        this.mlp = new SwiGluMlp(t[4], t[5], t[6]);
+        this.scratch = new Scratch(w.inputNorm().dataType());
+    }
+
+    List<TargetLinear> linears() {
+        return linears;
+    }
+
+    boolean hasAdapter() {
+        return linears.stream().anyMatch(l -> l.adapter() != null);
+    }
+
+    /** x must stay untouched until backward; the result is owned by this layer. */
+    INDArray forward(INDArray x, Pass p) {
+        INDArray a = attention.forward(norm1.forward(x), p);
+        INDArray x2 = scratch.get("x2", x.rows(), x.columns());
+        x.add(a, x2);
+        INDArray m = mlp.forward(norm2.forward(x2), p.train());
+        INDArray out = scratch.get("out", x.rows(), x.columns());
+        return x2.add(m, out);
+    }
+
+    /** @return d loss / d x, or null when {@code needDx} is false (nothing below needs it) */
+    INDArray backward(INDArray dOut, boolean needDx) {
+        INDArray dx2 = norm2.backward(mlp.backward(dOut, true)).addi(dOut);
+        INDArray dh1 = attention.backward(dx2, needDx);
+        return needDx ? norm1.backward(dh1).addi(dx2) : null;
+    }
+}

@@ -1,0 +1,34 @@
+package org.peft4j.adapters.model.llama;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Keys and values of every layer for generation: per layer (rows, kvHeads, capacity, headDim), after rotation. */
+final class KvCache {
+    private final INDArray[] keys;
+    private final INDArray[] values;
+    private final int capacity;
+
+    KvCache(LlamaConfig c, int rows, int capacity, DataType type) {
+        this.capacity = capacity;
+        this.keys = new INDArray[c.numHiddenLayers()];
+        this.values = new INDArray[c.numHiddenLayers()];
+        for (int l = 0; l < keys.length; l++) {
+            keys[l] = Nd4j.create(type, rows, c.numKeyValueHeads(), capacity, c.headDim());
+            values[l] = Nd4j.create(type, rows, c.numKeyValueHeads(), capacity, c.headDim());
+        }
+    }
+
+    int capacity() {
+        return capacity;
+    }
+
+    INDArray keys(int layer) {
+        return keys[layer];
+    }
+
+    INDArray values(int layer) {
+        return values[layer];
+    }
+}

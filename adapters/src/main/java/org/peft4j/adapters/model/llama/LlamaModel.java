@@ -1,0 +1,197 @@
+package org.peft4j.adapters.model.llama;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.model.LossSum;
+import org.peft4j.adapters.model.TokenBatch;
+
+/**
+ * A LLaMA-family decoder (HF {@code LlamaForCausalLM}) with explicit forward and backward passes: embedding,
+ * pre-norm blocks of grouped-query attention with rotary positions and a SwiGLU MLP, a final RMSNorm and the LM
+ * head. Every base weight is frozen and shared, never copied per step; gradients reach only adapter tensors (through
+ * {@link TargetLinear}) and a {@link SequenceHead} when one is used. Backward stops at the lowest layer that holds an
+ * adapter.
+ *
+ * <p>Not thread-safe: one model per executor thread, reused across steps (its buffers are).
+ */
+public final class LlamaModel {
+    private final LlamaConfig config;
+    private final LlamaWeights weights;
+    private final Rotary rotary;
+    private final List<DecoderLayer> layers = new ArrayList<>();
+    private final RmsNorm finalNorm;
+    private final Scratch scratch;
+    private final CausalLmLoss lmLoss;
+    private INDArray[] ropeCache;
+    private int ropeCacheLength = -1;
+
+    public LlamaModel(LlamaWeights weights) {
+        this.config = weights.config();
+        this.weights = weights;
+        this.rotary = new Rotary(config.headDim(), config.ropeTheta());
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            layers.add(new DecoderLayer(l, config, weights.layers().get(l), rotary));
+        }
+        this.finalNorm = new RmsNorm(weights.finalNorm(), config.rmsNormEps());
+        this.scratch = new Scratch(weights.dataType());
+        this.lmLoss = new CausalLmLoss(scratch);
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    /** The seven linears of every layer, in layer order: what {@code AdapterInjector} chooses targets from. */
+    public List<TargetLinear> linears() {
+        List<TargetLinear> out = new ArrayList<>();
+        layers.forEach(l -> out.addAll(l.linears()));
+        return out;
+    }
+
+    /**
+     * Causal LM loss (summed NLL over labelled tokens and their count). With {@code train}, also the gradients of
+     * the mean loss into every trainable adapter tensor (accumulated: call {@code zeroGrad} between steps).
+     */
+    public LossSum causalLm(TokenBatch batch, boolean train) {
+        if (batch.labels() == null) {
+            throw new IllegalArgumentException("causal LM needs labels");
+        }
+        INDArray h = forward(batch, train);
+        int[] targets = shiftedTargets(batch);
+        long scored = Arrays.stream(targets).filter(t -> t >= 0).count();
+        INDArray dh = train ? scratch.get("dHidden", h.rows(), h.columns()) : null;
+        LossSum loss = lmLoss.compute(h, lmHead(), tied(), targets, scored == 0 ? 0 : 1.0 / scored, dh);
+        if (train) {
+            backward(dh);
+        }
+        return loss;
+    }
+
+    /** Sequence classification or regression through {@code head}, which trains with the adapters. */
+    public LossSum sequence(TokenBatch batch, SequenceHead head, boolean train) {
+        if (batch.targets() == null) {
+            throw new IllegalArgumentException("a sequence head needs one target per row");
+        }
+        INDArray h = forward(batch, train);
+        INDArray dh = train ? scratch.get("dHidden", h.rows(), h.columns()) : null;
+        LossSum loss = head.loss(h, batch, dh);
+        if (train) {
+            backward(dh);
+        }
+        return loss;
+    }
+
+    /** Head logits (rows x labels) for a batch, for evaluation. */
+    public INDArray sequenceLogits(TokenBatch batch, SequenceHead head) {
+        return head.logits(forward(batch, false), batch);
+    }
+
+    /** Final normed hidden states (rows*length x hidden) of a right-padded batch; owned by the model. */
+    public INDArray forward(TokenBatch batch, boolean train) {
+        int rows = batch.rows();
+        int len = batch.length();
+        INDArray[] rope = rope(len);
+        Pass p = new Pass(rows, len, 0, rope[0], rope[1], null, null, train);
+        return run(batch.inputIds(), p);
+    }
+
+    /** Greedy decoding; see {@link Generation}. */
+    public int[][] generate(int[][] prompts, int maxNewTokens, int eosId) {
+        return new Generation(this).greedy(prompts, maxNewTokens, eosId);
+    }
+
+    // ---- internals shared with Generation
+
+    Rotary rotary() {
+        return rotary;
+    }
+
+    /** Embedding lookup, the blocks, the final norm: the hidden states (rows*length x hidden) for {@code ids}. */
+    INDArray run(int[] ids, Pass p) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + ids[i] + " at position " + i
+                        + " is outside the vocabulary 0.." + (config.vocabSize() - 1));
+            }
+        }
+        INDArray x = scratch.get("embedded", ids.length, config.hiddenSize());
+        Nd4j.pullRows(weights.embed(), x, 1, ids);
+        for (DecoderLayer layer : layers) {
+            x = layer.forward(x, p);
+        }
+        return finalNorm.forward(x);
+    }
+
+    /** Logits (rows x vocab) for selected rows of the hidden states. */
+    INDArray logitsOf(INDArray hiddenRows) {
+        INDArray out = Nd4j.create(hiddenRows.dataType(), hiddenRows.rows(), config.vocabSize());
+        return org.peft4j.adapters.linalg.Gemm.set(out, hiddenRows, false, lmHead(), tied());
+    }
+
+    private INDArray lmHead() {
+        return tied() ? weights.embed() : weights.lmHead();
+    }
+
+    private boolean tied() {
+        return weights.lmHead() == null;
+    }
+
+    private void backward(INDArray dHidden) {
+        int lowest = -1;
+        for (int l = 0; l < layers.size() && lowest < 0; l++) {
+            if (layers.get(l).hasAdapter()) {
+                lowest = l;
+            }
+        }
+        if (lowest < 0) {
+            return; // only a head trains: nothing below it needs a gradient
+        }
+        INDArray d = finalNorm.backward(dHidden);
+        for (int l = layers.size() - 1; l >= lowest; l--) {
+            d = layers.get(l).backward(d, l > lowest);
+        }
+    }
+
+    /** Token t of a row predicts labels[t + 1]; the last token of each row predicts nothing. */
+    private static int[] shiftedTargets(TokenBatch b) {
+        int[] out = new int[b.rows() * b.length()];
+        for (int r = 0; r < b.rows(); r++) {
+            for (int t = 0; t < b.length(); t++) {
+                int i = r * b.length() + t;
+                int label = b.labels()[i];
+                if (label < 0 && label != TokenBatch.IGNORE) {
+                    throw new IllegalArgumentException("row " + r + ", token " + t + ": label " + label
+                            + " is negative but not " + TokenBatch.IGNORE + " (ignore)");
+                }
+                out[i] = t + 1 < b.length() && b.labels()[i + 1] != TokenBatch.IGNORE ? b.labels()[i + 1] : -1;
+            }
+        }
+        return out;
+    }
+
+    private INDArray[] rope(int len) {
+        if (len != ropeCacheLength) {
+            int[] pos = new int[len];
+            for (int t = 0; t < len; t++) {
+                pos[t] = t;
+            }
+            ropeCache = rotary.tables(pos, 1, len, weights.dataType());
+            ropeCacheLength = len;
+        }
+        return ropeCache;
+    }
+
+    static INDArray rows(INDArray m, int from, int to) {
+        return m.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
+    }
+}

@@ -1,0 +1,287 @@
+package org.peft4j.adapters.model.llama;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.core.Init;
+import org.peft4j.adapters.io.ModelFiles;
+import org.peft4j.adapters.io.Safetensors;
+
+/**
+ * The frozen weights of a LLaMA-family model, read from a Hugging Face directory ({@code config.json} plus
+ * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}) or made from a seed.
+ *
+ * <p>Linear weights are kept as W (d_in x d_out), the transpose of HF's {@code nn.Linear.weight}, so that every layer
+ * computes {@code y = x W}. The embedding stays (vocab x hidden); an untied LM head is stored (hidden x vocab).
+ */
+public final class LlamaWeights {
+    public static final String CONFIG = "config.json";
+    public static final String SINGLE = "model.safetensors";
+    public static final String INDEX = "model.safetensors.index.json";
+
+    /** One decoder layer: its two RMSNorm gains (1 x hidden) and the seven linears by module name. */
+    public record Layer(INDArray inputNorm, INDArray postAttentionNorm, Map<String, INDArray> linears,
+                        Map<String, INDArray> biases) {}
+
+    private final LlamaConfig config;
+    private final INDArray embed;
+    private final List<Layer> layers;
+    private final INDArray finalNorm;
+    private final INDArray lmHead;
+
+    public LlamaWeights(LlamaConfig config, INDArray embed, List<Layer> layers, INDArray finalNorm, INDArray lmHead) {
+        this.config = config;
+        this.embed = embed;
+        this.layers = List.copyOf(layers);
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+    }
+
+    public LlamaConfig config() {
+        return config;
+    }
+
+    /** (vocab x hidden). */
+    public INDArray embed() {
+        return embed;
+    }
+
+    public List<Layer> layers() {
+        return layers;
+    }
+
+    public INDArray finalNorm() {
+        return finalNorm;
+    }
+
+    /** (hidden x vocab), or null when the head is tied to the embedding. */
+    public INDArray lmHead() {
+        return lmHead;
+    }
+
+    public DataType dataType() {
+        return embed.dataType();
+    }
+
+    /** HF tensor name of a linear's weight, e.g. {@code model.layers.3.self_attn.q_proj}. */
+    public static String modulePath(int layer, String module) {
+        String block = module.endsWith("_proj") && (module.startsWith("q") || module.startsWith("k")
+                || module.startsWith("v") || module.startsWith("o")) ? "self_attn" : "mlp";
+        return "model.layers." + layer + "." + block + "." + module;
+    }
+
+    /**
+     * Weights drawn from a seed as HF initialises them (normal, std 0.02; norm gains 1): the built-in tiny model and
+     * the synthetic benchmark use this.
+     */
+    public static LlamaWeights random(LlamaConfig c, long seed, DataType type) {
+        double std = 0.02;
+        INDArray embed = Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "embed")).muli(std);
+        List<Layer> layers = new ArrayList<>();
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            Map<String, INDArray> lin = new LinkedHashMap<>();
+            for (String m : AdapterSpec.MODULES) {
+                int[] s = c.moduleShape(m);
+                SplittableRandom rng = Init.forModule(seed, modulePath(l, m));
+                lin.put(m, Init.gaussian(type, s[0], s[1], rng).muli(std));
+            }
+            layers.add(new Layer(Nd4j.ones(type, 1, c.hiddenSize()), Nd4j.ones(type, 1, c.hiddenSize()), lin,
+                    Map.of()));
+        }
+        INDArray head = c.tieWordEmbeddings() ? null
+                : Init.gaussian(type, c.hiddenSize(), c.vocabSize(), Init.forModule(seed, "lm_head")).muli(std);
+        return new LlamaWeights(c, embed, layers, Nd4j.ones(type, 1, c.hiddenSize()), head);
+    }
+
+    /** The tensors under their HF names and in HF layout (linears out x in), e.g. for writing a merged model. */
+    public Map<String, INDArray> toHf() {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        out.put("model.embed_tokens.weight", embed);
+        for (int l = 0; l < layers.size(); l++) {
+            Layer layer = layers.get(l);
+            out.put("model.layers." + l + ".input_layernorm.weight", layer.inputNorm().reshape(config.hiddenSize()));
+            out.put("model.layers." + l + ".post_attention_layernorm.weight",
+                    layer.postAttentionNorm().reshape(config.hiddenSize()));
+            for (String m : AdapterSpec.MODULES) {
+                out.put(modulePath(l, m) + ".weight", layer.linears().get(m).transpose().dup('c'));
+                INDArray b = layer.biases().get(m);
+                if (b != null) {
+                    out.put(modulePath(l, m) + ".bias", b.reshape(b.length()));
+                }
+            }
+        }
+        out.put("model.norm.weight", finalNorm.reshape(config.hiddenSize()));
+        if (lmHead != null) {
+            out.put("lm_head.weight", lmHead.transpose().dup('c'));
+        }
+        return out;
+    }
+
+    /**
+     * Loads a Hugging Face model directory. Every header is parsed and every expected tensor's presence, dtype and
+     * shape checked before any tensor is read, so a wrong or truncated file fails fast with its path and tensor name.
+     */
+    public static LlamaWeights load(ModelFiles files, DataType type) throws IOException {
+        if (!files.exists(CONFIG)) {
+            throw new IllegalArgumentException(files.describe(CONFIG) + ": not found (a Hugging Face model directory"
+                    + " needs config.json)");
+        }
+        LlamaConfig c = LlamaConfig.parse(files.readAll(CONFIG), files.describe(CONFIG));
+        Map<String, Located> index = locate(files);
+        Map<String, long[]> expected = expectedShapes(c);
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            Located t = index.get(e.getKey());
+            if (t == null) {
+                throw new IllegalArgumentException(files.describe(".") + ": tensor '" + e.getKey()
+                        + "' is missing from the checkpoint");
+            }
+            if (!Arrays.equals(t.entry().shape(), e.getValue())) {
+                throw new IllegalArgumentException(files.describe(t.file()) + ": tensor '" + e.getKey() + "' has shape "
+                        + Arrays.toString(t.entry().shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
+            }
+        }
+        Reader r = new Reader(files, index, type);
+        INDArray embed = r.read("model.embed_tokens.weight");
+        List<Layer> layers = new ArrayList<>();
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            Map<String, INDArray> lin = new LinkedHashMap<>();
+            Map<String, INDArray> bias = new LinkedHashMap<>();
+            for (String m : AdapterSpec.MODULES) {
+                String name = modulePath(l, m);
+                lin.put(m, r.readTransposed(name + ".weight"));
+                if (index.containsKey(name + ".bias")) {
+                    INDArray b = r.read(name + ".bias");
+                    if (b.length() != c.moduleShape(m)[1]) {
+                        throw new IllegalArgumentException(files.describe(index.get(name + ".bias").file())
+                                + ": tensor '" + name + ".bias' has " + b.length() + " values, expected "
+                                + c.moduleShape(m)[1]);
+                    }
+                    bias.put(m, b.reshape(1, b.length()));
+                }
+            }
+            layers.add(new Layer(r.readRow("model.layers." + l + ".input_layernorm.weight"),
+                    r.readRow("model.layers." + l + ".post_attention_layernorm.weight"), lin, bias));
+        }
+        INDArray head = c.tieWordEmbeddings() ? null : r.readTransposed("lm_head.weight");
+        return new LlamaWeights(c, embed, layers, r.readRow("model.norm.weight"), head);
+    }
+
+    /** Expected tensors and their HF shapes. */
+    static Map<String, long[]> expectedShapes(LlamaConfig c) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        long h = c.hiddenSize();
+        out.put("model.embed_tokens.weight", new long[] {c.vocabSize(), h});
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            out.put("model.layers." + l + ".input_layernorm.weight", new long[] {h});
+            out.put("model.layers." + l + ".post_attention_layernorm.weight", new long[] {h});
+            for (String m : AdapterSpec.MODULES) {
+                int[] s = c.moduleShape(m);
+                out.put(modulePath(l, m) + ".weight", new long[] {s[1], s[0]});
+            }
+        }
+        out.put("model.norm.weight", new long[] {h});
+        if (!c.tieWordEmbeddings()) {
+            out.put("lm_head.weight", new long[] {c.vocabSize(), h});
+        }
+        return out;
+    }
+
+    private record Located(String file, Safetensors.Entry entry, long dataStart) {}
+
+    /** Every tensor of the checkpoint: its file and header entry (headers validated against the file sizes). */
+    private static Map<String, Located> locate(ModelFiles files) throws IOException {
+        List<String> shards = new ArrayList<>();
+        Map<String, String> weightMap = null;
+        if (files.exists(INDEX)) {
+            JsonNode root;
+            try {
+                root = new ObjectMapper().readTree(files.readAll(INDEX));
+            } catch (IOException e) {
+                throw new IllegalArgumentException(files.describe(INDEX) + ": not valid JSON: " + e.getMessage(), e);
+            }
+            JsonNode map = root == null ? null : root.get("weight_map");
+            if (map == null || !map.isObject()) {
+                throw new IllegalArgumentException(files.describe(INDEX) + ": no 'weight_map' object");
+            }
+            weightMap = new LinkedHashMap<>();
+            for (var it = map.fields(); it.hasNext(); ) {
+                var e = it.next();
+                weightMap.put(e.getKey(), e.getValue().asText());
+                if (!shards.contains(e.getValue().asText())) {
+                    shards.add(e.getValue().asText());
+                }
+            }
+        } else if (files.exists(SINGLE)) {
+            shards.add(SINGLE);
+        } else {
+            throw new IllegalArgumentException(files.describe(".") + ": neither " + SINGLE + " nor " + INDEX
+                    + " found");
+        }
+        Map<String, Located> out = new LinkedHashMap<>();
+        for (String shard : shards) {
+            if (!files.exists(shard)) {
+                throw new IllegalArgumentException(files.describe(INDEX) + ": lists shard " + shard
+                        + ", which does not exist");
+            }
+            long size = files.size(shard);
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            if (size >= 8) {
+                files.read(shard, 0, len);
+            }
+            long n = size >= 8 ? len.getLong(0) : 0;
+            ByteBuffer head = ByteBuffer.allocate((int) Math.min(8 + Math.max(0, Math.min(n, Safetensors.MAX_HEADER)),
+                    Math.max(8, size)));
+            if (size >= 8) {
+                files.read(shard, 0, head);
+            }
+            Safetensors.Header h = Safetensors.parseHeader(head.rewind(), size, files.describe(shard));
+            for (Safetensors.Entry e : h.entries()) {
+                out.put(e.name(), new Located(shard, e, h.dataStart()));
+            }
+        }
+        if (weightMap != null) {
+            for (var e : weightMap.entrySet()) {
+                Located t = out.get(e.getKey());
+                if (t == null || !t.file().equals(e.getValue())) {
+                    throw new IllegalArgumentException(files.describe(e.getValue()) + ": tensor '" + e.getKey()
+                            + "' listed in " + INDEX + " is not in this shard");
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Reads tensors one at a time (so peak memory is one tensor's bytes, not a whole shard). */
+    private record Reader(ModelFiles files, Map<String, Located> index, DataType type) {
+        INDArray read(String name) throws IOException {
+            Located t = index.get(name);
+            long bytes = t.entry().end() - t.entry().begin();
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
+            files.read(t.file(), t.dataStart() + t.entry().begin(), b);
+            b.rewind();
+            INDArray a = Safetensors.toArray(t.entry(), b);
+            return a.dataType() == type ? a : a.castTo(type);
+        }
+
+        INDArray readTransposed(String name) throws IOException {
+            return read(name).transpose().dup('c');
+        }
+
+        INDArray readRow(String name) throws IOException {
+            INDArray a = read(name);
+            return a.reshape(1, a.length());
+        }
+    }
+}
