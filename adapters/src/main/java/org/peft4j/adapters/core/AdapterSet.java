@@ -14,6 +14,7 @@ import org.peft4j.adapters.lamda.PmbFreezeSchedule;
 public final class AdapterSet {
     private final AdapterSpec spec;
     private final List<TargetLinear> targets;
+    private final Map<String, AdapterParam> modulesToSave = new LinkedHashMap<>();
 
     public AdapterSet(AdapterSpec spec, List<TargetLinear> targets) {
         this.spec = spec;
@@ -28,7 +29,22 @@ public final class AdapterSet {
         return targets;
     }
 
-    /** Every adapter tensor, frozen or not, by full name. */
+    /**
+     * Adds a whole trainable tensor outside the adapters, e.g. a classification head's {@code score.weight}: PEFT's
+     * {@code modules_to_save}. It trains, averages and is checkpointed with the adapter tensors.
+     */
+    public void addModuleToSave(AdapterParam p) {
+        if (modulesToSave.containsKey(p.name())) {
+            throw new IllegalArgumentException("module to save " + p.name() + " added twice");
+        }
+        modulesToSave.put(p.name(), p);
+    }
+
+    public Map<String, AdapterParam> modulesToSave() {
+        return Map.copyOf(modulesToSave);
+    }
+
+    /** Every adapter tensor, frozen or not, by full name, then the modules to save. */
     public Map<String, AdapterParam> params() {
         Map<String, AdapterParam> out = new LinkedHashMap<>();
         for (TargetLinear t : targets) {
@@ -36,6 +52,7 @@ public final class AdapterSet {
                 out.put(t.path() + "." + p.name(), p);
             }
         }
+        out.putAll(modulesToSave);
         return out;
     }
 
@@ -54,6 +71,9 @@ public final class AdapterSet {
         long n = 0;
         for (TargetLinear t : targets) {
             n += t.adapter().trainableCount();
+        }
+        for (AdapterParam p : modulesToSave.values()) {
+            n += p.trainableCount();
         }
         return n;
     }

@@ -49,6 +49,9 @@ public final class AdapterCheckpoint {
         cfg.put("seed", spec.seed());
         cfg.put("options", spec.optionsAsMap());
         cfg.put("rank_pattern", set.ranks());
+        Map<String, long[]> saved = new LinkedHashMap<>();
+        set.modulesToSave().forEach((name, p) -> saved.put(name, p.value().shape()));
+        cfg.put("modules_to_save", saved);
         cfg.put("layout", "y = x W + s * delta(x), W is (d_in x d_out)");
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         set.params().forEach((name, p) -> tensors.put(name, p.value()));
@@ -113,11 +116,22 @@ public final class AdapterCheckpoint {
                 p.value().assign(t.castTo(p.value().dataType()));
             }
         }
+        List<AdapterParam> extras = new ArrayList<>();
+        parse(config, source).path("modules_to_save").fields().forEachRemaining(e -> {
+            INDArray t = unused.remove(e.getKey());
+            if (t == null) {
+                throw new IllegalArgumentException(source + ": module to save " + e.getKey() + " missing from "
+                        + TENSORS);
+            }
+            extras.add(AdapterParam.trainable(e.getKey(), t.castTo(layers.get(0).weight().dataType())));
+        });
         if (!unused.isEmpty()) {
             throw new IllegalArgumentException(source + ": " + TENSORS + " has tensors no target module expects: "
                     + unused.keySet());
         }
-        return AdapterInjector.attach(spec, blank);
+        AdapterSet set = AdapterInjector.attach(spec, blank);
+        extras.forEach(set::addModuleToSave);
+        return set;
     }
 
     private static JsonNode parse(byte[] config, String source) {
