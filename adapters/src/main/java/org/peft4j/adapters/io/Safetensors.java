@@ -46,6 +46,21 @@ public final class Safetensors {
     public record Header(List<Entry> entries, Map<String, String> metadata, long dataStart) {}
 
     public static byte[] write(Map<String, INDArray> tensors, Map<String, String> metadata) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try {
+            write(tensors, metadata, out);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e); // in-memory stream
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Streams a safetensors file: the header, then one tensor at a time, so that writing a whole model needs one
+     * tensor's bytes of extra memory, not the file's.
+     */
+    public static void write(Map<String, INDArray> tensors, Map<String, String> metadata, java.io.OutputStream out)
+            throws java.io.IOException {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -66,25 +81,24 @@ public final class Safetensors {
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8; // HF pads the header with spaces to 8-byte alignment
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(8 + padded + offset)).order(ByteOrder.LITTLE_ENDIAN);
-        out.putLong(padded);
-        out.put(json);
+        ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+        head.putLong(padded);
+        head.put(json);
         for (int i = json.length; i < padded; i++) {
-            out.put((byte) ' ');
+            head.put((byte) ' ');
         }
+        out.write(head.array());
         for (INDArray t : tensors.values()) {
             INDArray c = t.dup('c');
+            int width = t.dataType().width();
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(c.length() * width)).order(ByteOrder.LITTLE_ENDIAN);
             if (t.dataType() == DataType.DOUBLE) {
-                for (double v : c.data().asDouble()) {
-                    out.putDouble(v);
-                }
+                b.asDoubleBuffer().put(c.data().asDouble());
             } else {
-                for (float v : c.data().asFloat()) {
-                    out.putFloat(v);
-                }
+                b.asFloatBuffer().put(c.data().asFloat());
             }
+            out.write(b.array());
         }
-        return out.array();
     }
 
     public static Map<String, INDArray> read(byte[] file, String source) {

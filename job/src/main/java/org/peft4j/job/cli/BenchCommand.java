@@ -1,15 +1,23 @@
 package org.peft4j.job.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.peft4j.adapters.bench.AdapterBench;
+import org.peft4j.adapters.bench.ModelBench;
 
-/** {@code bench}: adapter forward+backward time and memory next to the GEMM rate of the same run. */
+/**
+ * {@code bench}: a whole-model training step per method, each in its own JVM so that its peak RSS is its own, with
+ * MFU against the fp32 GEMM rate measured in the same process.
+ */
 final class BenchCommand implements Command {
+    static final String METHODS = "none,lora,lamda,lamda-frozen-b,neat";
 
     @Override
     public String name() {
@@ -18,54 +26,109 @@ final class BenchCommand implements Command {
 
     @Override
     public String summary() {
-        return "time each adapter's forward+backward on one d x d layer against this machine's fp32 GEMM rate";
+        return "train a synthetic LLaMA-shaped model per adapter: tokens/s, peak RSS, MFU (same shapes as the peer)";
     }
 
     @Override
     public String usage() {
         return """
-                usage: deploy/peft4j bench [--d 4096] [--rank 64] [--tokens 2048] [--reps 3] [--json]
-                  Trains one d x d target linear per adapter (base only, LoRA, LaMDA with B training, LaMDA with B
-                  frozen, Neat) and prints best-of-reps step time, bytes kept for backward, and the step's model
-                  GFLOP/s as a fraction of the fp32 GEMM rate of a (tokens x d)(d x d) product measured in the
-                  same run (MFU counts only the base layer's 4 T d^2 FLOPs, so adapter overhead lowers it).""";
+                usage: deploy/peft4j bench [--d 1024] [--layers 8] [--heads 16] [--kv-heads 0] [--ffn 0]
+                                           [--vocab 32000] [--seq 512] [--batch 4] [--rank 16] [--steps 3]
+                                           [--targets q_proj,k_proj,v_proj,up_proj,down_proj]
+                                           [--methods %s] [--json]
+                  One child JVM per method (none = no adapter, forward only; lamda-frozen-b = LaMDA after PMB
+                  freezing). Shapes, FLOP count and MFU follow ../shared/peer/torch_llama_bench.py: ffn 0 means
+                  8d/3 rounded down to 64, kv-heads 0 means no GQA.""".formatted(METHODS);
     }
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("json"));
-        int d = a.integer("d", 4096);
-        int rank = a.integer("rank", 64);
-        int tokens = a.integer("tokens", 2048);
-        int reps = a.integer("reps", 3);
+        ModelBench.Shape shape = new ModelBench.Shape(a.integer("d", 1024), a.integer("ffn", 0),
+                a.integer("layers", 8), a.integer("heads", 16), a.integer("kv_heads", 0), a.integer("vocab", 32000),
+                a.integer("seq", 512), a.integer("batch", 4), a.integer("rank", 16),
+                List.of(a.get("targets", "q_proj,k_proj,v_proj,up_proj,down_proj").split(",")));
+        int steps = a.integer("steps", 3);
+        String methods = a.get("methods", METHODS);
+        String child = a.get("child", null);
         boolean json = a.flag("json");
         a.finish();
-        double gemm = AdapterBench.gemmRate(tokens, d, d, 3);
-        List<AdapterBench.Result> results = AdapterBench.run(d, rank, tokens, reps);
-        double base = results.get(0).msPerStep();
-        if (json) {
-            for (AdapterBench.Result r : results) {
-                Map<String, Object> o = new LinkedHashMap<>();
-                o.put("adapter", r.name());
-                o.put("d", d);
-                o.put("rank", rank);
-                o.put("tokens", tokens);
-                o.put("ms_per_step", r.msPerStep());
-                o.put("time_vs_base", r.msPerStep() / base);
-                o.put("kept_bytes", r.keptBytes());
-                o.put("trainable", r.trainable());
-                o.put("gemm_gflops", gemm);
-                o.put("mfu", r.gflops() / gemm);
-                out.println(new ObjectMapper().writeValueAsString(o));
-            }
+        if (shape.d() % shape.heads() != 0) {
+            throw new IllegalArgumentException("--d " + shape.d() + " must be a multiple of --heads " + shape.heads());
+        }
+        ObjectMapper mapper = new ObjectMapper();
+        if (child != null) {
+            out.println(mapper.writeValueAsString(toMap(ModelBench.run(shape, child, steps), shape)));
             return 0;
         }
-        out.printf("d=%d rank=%d tokens=%d, fp32 GEMM %.1f GFLOP/s in this run%n", d, rank, tokens, gemm);
-        out.printf("%-18s %10s %9s %14s %12s %6s%n", "adapter", "ms/step", "x base", "kept for bwd", "trainable", "MFU");
-        for (AdapterBench.Result r : results) {
-            out.printf("%-18s %10.1f %9.2f %11.1f MiB %,12d %5.0f%%%n", r.name(), r.msPerStep(), r.msPerStep() / base,
-                    r.keptBytes() / 1048576.0, r.trainable(), 100 * r.gflops() / gemm);
+        List<JsonNode> rows = new ArrayList<>();
+        for (String m : methods.split(",")) {
+            if (!Set.of(METHODS.split(",")).contains(m)) {
+                throw new IllegalArgumentException("--methods: unknown method '" + m + "' (one of " + METHODS + ")");
+            }
+            rows.add(runChild(argv, m, mapper));
+            if (json) {
+                out.println(mapper.writeValueAsString(rows.get(rows.size() - 1)));
+            }
+        }
+        if (!json) {
+            out.printf("d=%d layers=%d heads=%d ffn=%d vocab=%d seq=%d batch=%d rank=%d, one JVM per method%n",
+                    shape.d(), shape.layers(), shape.heads(), shape.ffnOrDefault(), shape.vocab(), shape.seq(),
+                    shape.batch(), shape.rank());
+            out.printf("%-16s %10s %9s %12s %12s %10s %6s%n", "method", "tokens/s", "step s", "trainable",
+                    "peak RSS MB", "GEMM GF/s", "MFU");
+            for (JsonNode r : rows) {
+                out.printf("%-16s %10.1f %9.2f %,12d %12.0f %10.1f %5.0f%%%n", r.get("method").asText(),
+                        r.get("tokens_per_s").asDouble(), r.get("step_s").asDouble(), r.get("trainable").asLong(),
+                        r.get("peak_rss_mb").asDouble(), r.get("gemm_gflops").asDouble(),
+                        100 * r.get("mfu").asDouble());
+            }
         }
         return 0;
+    }
+
+    private static Map<String, Object> toMap(ModelBench.Result r, ModelBench.Shape s) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("impl", "peft4j");
+        o.put("method", r.method());
+        o.put("tokens_per_s", r.tokensPerSecond());
+        o.put("step_s", r.stepSeconds());
+        o.put("trainable", r.trainable());
+        o.put("peak_rss_mb", r.peakRssMb());
+        o.put("gemm_gflops", r.gemmGflops());
+        o.put("mfu", r.mfu());
+        o.put("threads", Runtime.getRuntime().availableProcessors());
+        return o;
+    }
+
+    /** The same java, JVM flags and classpath, with {@code --child METHOD}; returns its JSON line. */
+    private static JsonNode runChild(List<String> argv, String method, ObjectMapper mapper) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse("java"));
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.add("bench");
+        for (int i = 0; i < argv.size(); i++) {
+            String s = argv.get(i);
+            if (s.startsWith("--methods") || s.equals("--json")) {
+                if (s.equals("--methods")) {
+                    i++;
+                }
+                continue;
+            }
+            cmd.add(s);
+        }
+        cmd.add("--child");
+        cmd.add(method);
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        int rc = p.waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException("bench child for " + method + " exited with " + rc + ": " + output);
+        }
+        String[] lines = output.split("\n");
+        return mapper.readTree(lines[lines.length - 1]);
     }
 }

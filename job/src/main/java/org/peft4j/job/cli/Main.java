@@ -7,7 +7,8 @@ import java.util.List;
  * Entry point of {@code deploy/peft4j}. Exit codes: 0 done, 2 bad command line, config or input, 1 anything else.
  */
 public final class Main {
-    static final List<Command> COMMANDS = List.of(new ParamsCommand(), new BenchCommand());
+    static final List<Command> COMMANDS = List.of(new ParamsCommand(), new PerplexityCommand(), new MergeCommand(),
+            new BenchCommand(), new BenchLayerCommand());
 
     private Main() {}
 

@@ -3,19 +3,21 @@ package org.peft4j.adapters.model.llama;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
-import org.peft4j.adapters.linalg.Gemm;
+import org.peft4j.adapters.linalg.Blas;
+import org.peft4j.adapters.linalg.Blas.Block;
 
 /**
  * Causal self-attention with grouped-query heads (query head h reads key/value head h / (heads / kvHeads)), rotary
  * positions on q and k, and q/k/v/o as {@link TargetLinear}s that may carry adapters.
  *
- * <p>Per (sequence, head) the scores are one T x T GEMM into a reused buffer. The backward pass recomputes the
- * probabilities from the kept q and k instead of storing a T x T matrix per head and layer (batch 4, 16 heads,
- * T = 512 would be 64 MB per layer): one extra GEMM per head buys a layer's worth of memory.
+ * <p>Everything stays tokens-first, (tokens x heads*headDim) as the projections produce it: a head is a column block
+ * reached by offset and leading dimension ({@link Blas}), so no permuted copies are made. Per sequence the scores of
+ * all heads form one (heads*T x keys) matrix, masked and soft-maxed in one operation each. Backward recomputes those
+ * probabilities from the kept q and k instead of storing them per layer (batch 4, 16 heads, T = 512 would be 64 MB
+ * per layer): one extra GEMM per head buys a layer's worth of memory.
  */
 final class Attention {
     private final int layer;
@@ -30,9 +32,10 @@ final class Attention {
     private final Rotary rotary;
     private final Scratch scratch;
     private Pass pass;
-    private INDArray q4;
-    private INDArray keys4;
-    private INDArray values4;
+    private INDArray qs;
+    private INDArray ks;
+    private INDArray vs;
+    private int kvRowsPerSequence;
     private INDArray causal;
     private long causalKey = -1;
 
@@ -55,34 +58,38 @@ final class Attention {
         this.pass = p;
         int rows = p.rows();
         int len = p.length();
-        INDArray qy = q.forward(h, p.train());
+        qs = q.forward(h, p.train());
         INDArray ky = k.forward(h, p.train());
         INDArray vy = v.forward(h, p.train());
-        rotary.apply(qy, rows, len, heads, p.cos(), p.sin());
-        rotary.apply(ky, rows, len, kvHeads, p.cos(), p.sin());
-        q4 = buffer("q4", rows, heads, len).assign(headsFirst(qy, rows, len, heads));
+        rotary.apply(qs, rows, len, heads, p.rope());
+        rotary.apply(ky, rows, len, kvHeads, p.rope());
         if (p.cache() != null) {
-            INDArrayIndex all = NDArrayIndex.all();
-            INDArrayIndex block = NDArrayIndex.interval(p.past(), p.keys());
-            p.cache().keys(layer).get(all, all, block, all).assign(headsFirst(ky, rows, len, kvHeads));
-            p.cache().values(layer).get(all, all, block, all).assign(headsFirst(vy, rows, len, kvHeads));
-            keys4 = p.cache().keys(layer);
-            values4 = p.cache().values(layer);
+            ks = p.cache().keys(layer);
+            vs = p.cache().values(layer);
+            kvRowsPerSequence = p.cache().capacity();
+            for (int b = 0; b < rows; b++) {
+                long at = (long) b * kvRowsPerSequence + p.past();
+                ks.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all()).assign(LlamaModel.rows(ky, b * len,
+                        (b + 1) * len));
+                vs.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all()).assign(LlamaModel.rows(vy, b * len,
+                        (b + 1) * len));
+            }
         } else {
-            keys4 = buffer("k4", rows, kvHeads, len).assign(headsFirst(ky, rows, len, kvHeads));
-            values4 = buffer("v4", rows, kvHeads, len).assign(headsFirst(vy, rows, len, kvHeads));
+            ks = ky; // the projections' own output buffers: valid until their next forward
+            vs = vy;
+            kvRowsPerSequence = len;
         }
-        INDArray o4 = buffer("o4", rows, heads, len);
-        INDArray probs = scratch.get("probs", len, p.keys());
+        int keys = p.keys();
+        INDArray probs = scratch.get("probs", (long) heads * len, keys);
+        INDArray out = scratch.get("o2", (long) rows * len, (long) heads * headDim);
         for (int b = 0; b < rows; b++) {
+            probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
-                probabilities(b, hd, probs);
-                Gemm.set(slice(o4, b, hd), probs, false, keySlice(values4, b, group(hd)), false);
+                Blas.gemm(false, false, len, headDim, keys, 1.0, headBlock(probs, hd), kv(vs, b, group(hd)), 0.0,
+                        queryHead(out, b, hd));
             }
         }
-        INDArray o2 = scratch.get("o2", (long) rows * len, (long) heads * headDim);
-        o2.reshape('c', rows, len, heads, headDim).assign(o4.permute(0, 2, 1, 3));
-        return o.forward(o2, p.train());
+        return o.forward(out, p.train());
     }
 
     /**
@@ -94,42 +101,50 @@ final class Attention {
     INDArray backward(INDArray dOut, boolean needDx) {
         int rows = pass.rows();
         int len = pass.length();
-        INDArray dO2 = o.backward(dOut, true);
-        INDArray dO4 = buffer("dO4", rows, heads, len).assign(headsFirst(dO2, rows, len, heads));
-        INDArray dQ4 = buffer("dQ4", rows, heads, len);
-        INDArray dK4 = buffer("dK4", rows, kvHeads, len).assign(0);
-        INDArray dV4 = buffer("dV4", rows, kvHeads, len).assign(0);
-        INDArray probs = scratch.get("probs", len, len);
-        INDArray dP = scratch.get("dP", len, len);
-        INDArray tmp = scratch.get("tmp", len, len);
+        INDArray dO = o.backward(dOut, true);
+        INDArray dq = scratch.get("dq", (long) rows * len, (long) heads * headDim);
+        INDArray dk = scratch.get("dk", (long) rows * len, (long) kvHeads * headDim).assign(0);
+        INDArray dv = scratch.get("dv", (long) rows * len, (long) kvHeads * headDim).assign(0);
+        INDArray probs = scratch.get("probs", (long) heads * len, len);
+        INDArray dP = scratch.get("dP", (long) heads * len, len);
+        INDArray tmp = scratch.get("tmp", (long) heads * len, len);
         for (int b = 0; b < rows; b++) {
+            probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
                 int g = group(hd);
-                probabilities(b, hd, probs);
-                Gemm.add(slice(dV4, b, g), probs, true, slice(dO4, b, hd), false, 1.0);
-                Gemm.set(dP, slice(dO4, b, hd), false, keySlice(values4, b, g), true);
-                INDArray rowSums = dP.mul(probs, tmp).sum(1).reshape(len, 1);
-                dP.subiColumnVector(rowSums).muli(probs);
-                Gemm.into(slice(dQ4, b, hd), dP, false, keySlice(keys4, b, g), false, scale, 0.0);
-                Gemm.add(slice(dK4, b, g), dP, true, slice(q4, b, hd), false, scale);
+                Blas.gemm(true, false, len, headDim, len, 1.0, headBlock(probs, hd), queryHead(dO, b, hd), 1.0,
+                        kv(dv, b, g));
+                Blas.gemm(false, true, len, len, headDim, 1.0, queryHead(dO, b, hd), kv(vs, b, g), 0.0,
+                        headBlock(dP, hd));
+            }
+            INDArray rowSums = dP.mul(probs, tmp).sum(1).reshape(dP.rows(), 1);
+            dP.subiColumnVector(rowSums).muli(probs);
+            for (int hd = 0; hd < heads; hd++) {
+                int g = group(hd);
+                Blas.gemm(false, false, len, headDim, len, scale, headBlock(dP, hd), kv(ks, b, g), 0.0,
+                        queryHead(dq, b, hd));
+                Blas.gemm(true, false, len, headDim, len, scale, headBlock(dP, hd), queryHead(qs, b, hd), 1.0,
+                        kv(dk, b, g));
             }
         }
-        INDArray dq = tokensFirst("dq", dQ4, rows, len, heads);
-        INDArray dk = tokensFirst("dk", dK4, rows, len, kvHeads);
-        INDArray dv = tokensFirst("dv", dV4, rows, len, kvHeads);
-        rotary.applyBackward(dq, rows, len, heads, pass.cos(), pass.sin());
-        rotary.applyBackward(dk, rows, len, kvHeads, pass.cos(), pass.sin());
+        rotary.applyBackward(dq, rows, len, heads, pass.rope());
+        rotary.applyBackward(dk, rows, len, kvHeads, pass.rope());
         INDArray dh = q.backward(dq, needDx);
         INDArray dhk = k.backward(dk, needDx);
         INDArray dhv = v.backward(dv, needDx);
         return needDx ? dh.addi(dhk).addi(dhv) : null;
     }
 
-    /** probs = softmax(scale q k^T + causal mask + padding mask) for sequence b, head h. */
-    private void probabilities(int b, int h, INDArray probs) {
-        Gemm.into(probs, slice(q4, b, h), false, keySlice(keys4, b, group(h)), true, scale, 0.0);
-        if (pass.length() > 1) {
-            probs.addi(causalMask(pass.length(), pass.past()));
+    /** probs (heads*T x keys) = softmax(scale q k^T + causal mask + padding mask) for every head of sequence b. */
+    private void probabilities(int b, INDArray probs) {
+        int len = pass.length();
+        int keys = pass.keys();
+        for (int hd = 0; hd < heads; hd++) {
+            Blas.gemm(false, true, len, keys, headDim, scale, queryHead(qs, b, hd), kv(ks, b, group(hd)), 0.0,
+                    headBlock(probs, hd));
+        }
+        if (len > 1) {
+            probs.addi(causalMask(len, pass.past()));
         }
         if (pass.keyBias() != null) {
             probs.addiRowVector(pass.keyBias().getRow(b, true));
@@ -137,18 +152,20 @@ final class Attention {
         Nd4j.exec(new SoftMax(probs, probs, 1));
     }
 
-    /** 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere; reused while the shape repeats. */
+    /** 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere, tiled over the heads. */
     private INDArray causalMask(int len, int past) {
         long key = ((long) len << 32) | past;
         if (key != causalKey) {
             int keys = past + len;
-            double[] m = new double[len * keys];
-            for (int i = 0; i < len; i++) {
-                for (int j = past + i + 1; j < keys; j++) {
-                    m[i * keys + j] = Pass.MASKED;
+            double[] m = new double[heads * len * keys];
+            for (int hd = 0; hd < heads; hd++) {
+                for (int i = 0; i < len; i++) {
+                    for (int j = past + i + 1; j < keys; j++) {
+                        m[(hd * len + i) * keys + j] = Pass.MASKED;
+                    }
                 }
             }
-            causal = Nd4j.create(m, new long[] {len, keys}, q.weight().dataType());
+            causal = Nd4j.create(m, new long[] {(long) heads * len, keys}, q.weight().dataType());
             causalKey = key;
         }
         return causal;
@@ -158,31 +175,22 @@ final class Attention {
         return head / (heads / kvHeads);
     }
 
-    private INDArray buffer(String key, int rows, int nHeads, int len) {
-        return scratch.get(key, (long) rows * nHeads * len, headDim).reshape('c', rows, nHeads, len, headDim);
+    /** Head h of sequence b in a tokens-first (rows*T x heads*headDim) matrix: T x headDim. */
+    private Block queryHead(INDArray x, int b, int h) {
+        int ld = heads * headDim;
+        return new Block(x, (long) b * pass.length() * ld + (long) h * headDim, ld);
     }
 
-    /** (rows*len x nHeads*headDim) tokens-first to a (rows, nHeads, len, headDim) view, for assign. */
-    private INDArray headsFirst(INDArray x, int rows, int len, int nHeads) {
-        return x.reshape('c', rows, len, nHeads, headDim).permute(0, 2, 1, 3);
+    /** Key/value head g of sequence b: rows of that sequence in a keys or values matrix (cache or block). */
+    private Block kv(INDArray x, int b, int g) {
+        int ld = kvHeads * headDim;
+        int perSequence = x == ks || x == vs ? kvRowsPerSequence : pass.length();
+        return new Block(x, (long) b * perSequence * ld + (long) g * headDim, ld);
     }
 
-    private INDArray tokensFirst(String key, INDArray x4, int rows, int len, int nHeads) {
-        INDArray out = scratch.get(key, (long) rows * len, (long) nHeads * headDim);
-        out.reshape('c', rows, len, nHeads, headDim).assign(x4.permute(0, 2, 1, 3));
-        return out;
-    }
-
-    /** Rows 0..keys of a key or value head (the KV cache holds more rows than are filled). */
-    private INDArray keySlice(INDArray x4, int b, int h) {
-        if (x4.size(2) == pass.keys()) {
-            return slice(x4, b, h);
-        }
-        return x4.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.interval(0, pass.keys()),
-                NDArrayIndex.all());
-    }
-
-    private static INDArray slice(INDArray x4, int b, int h) {
-        return x4.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all());
+    /** Head h's T x keys block of a (heads*T x keys) scores matrix. */
+    private Block headBlock(INDArray scores, int h) {
+        int keys = (int) scores.columns();
+        return new Block(scores, (long) h * pass.length() * keys, keys);
     }
 }

@@ -1,17 +1,18 @@
 package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.nd4j.linalg.ops.transforms.Transforms;
 import org.peft4j.adapters.core.Scratch;
-import org.peft4j.adapters.linalg.Gemm;
+import org.peft4j.adapters.linalg.Blas;
 import org.peft4j.adapters.model.LossSum;
 
 /**
  * Next-token cross-entropy with a per-token mask, fused with its gradient. The full (tokens x vocab) logits matrix
- * never exists: rows are processed in chunks of about {@link #CHUNK_ELEMENTS} logits (256 rows for a 32k vocabulary),
- * each chunk's softmax gradient is turned into d hidden at once, and no one-hot matrix is built: the target's logit
- * is read and its gradient written one element per row.
+ * never exists: rows are processed in chunks of about {@link #CHUNK_ELEMENTS} logits (256 rows for a 32k vocabulary: smaller chunks measured slower GEMMs),
+ * each chunk's softmax gradient is turned into d hidden at once, and no one-hot matrix is built: the target's
+ * probability is read and its gradient written one element per row.
  */
 final class CausalLmLoss {
     static final long CHUNK_ELEMENTS = 8L << 20;
@@ -24,14 +25,14 @@ final class CausalLmLoss {
 
     /**
      * @param hidden final normed hidden states (n x d)
-     * @param head the LM head, (d x vocab), or the tied embedding (vocab x d) when {@code tied}
+     * @param head the LM head or the tied embedding, (vocab x d)
      * @param targets per row the token to predict, or a negative number for no loss
      * @param weight multiplies every row's gradient (1 / number of scored tokens for a mean)
      * @param dHidden receives d loss / d hidden (n x d) when not null
      */
-    LossSum compute(INDArray hidden, INDArray head, boolean tied, int[] targets, double weight, INDArray dHidden) {
+    LossSum compute(INDArray hidden, INDArray head, int[] targets, double weight, INDArray dHidden) {
         int n = (int) hidden.rows();
-        int vocab = (int) (tied ? head.rows() : head.columns());
+        int vocab = (int) head.rows();
         int chunk = (int) Math.max(1, Math.min(n, CHUNK_ELEMENTS / vocab));
         INDArray buffer = scratch.get("logits", chunk, vocab);
         double sum = 0;
@@ -48,44 +49,64 @@ final class CausalLmLoss {
                 }
                 continue;
             }
-            INDArray h = hidden.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
+            int d = (int) hidden.columns();
             INDArray logits = rows == chunk ? buffer : buffer.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
-            Gemm.set(logits, h, false, head, tied);
-            INDArray max = logits.max(1).reshape(rows, 1);
-            logits.subiColumnVector(max);
-            double[] target = new double[rows];
+            // logits = h head^T, written through BLAS into the chunk buffer: no view copies.
+            Blas.gemm(false, true, rows, vocab, d, 1.0, new Blas.Block(hidden, (long) start * d, d),
+                    new Blas.Block(head, 0, d), 0.0, new Blas.Block(buffer, 0, vocab));
+            Nd4j.exec(new SoftMax(logits, logits, 1)); // one fused pass: max, exp, sum, divide
+            boolean allScored = true;
             for (int i = 0; i < rows; i++) {
                 int t = targets[start + i];
                 if (t >= vocab) {
                     throw new IllegalArgumentException("label " + t + " at token " + (start + i)
                             + " is outside the vocabulary of " + vocab);
                 }
-                target[i] = t >= 0 ? logits.getDouble(i, t) : 0;
-            }
-            Transforms.exp(logits, false);
-            INDArray sums = logits.sum(1).reshape(rows, 1);
-            double[] w = new double[rows];
-            for (int i = 0; i < rows; i++) {
-                if (targets[start + i] >= 0) {
-                    sum += Math.log(sums.getDouble(i, 0)) - target[i];
-                    count++;
-                    w[i] = weight;
+                if (t < 0) {
+                    allScored = false;
+                    continue;
                 }
+                double p = logits.getDouble(i, t);
+                sum += p > 1e-30 ? -Math.log(p) : exactNll(hidden, start + i, head, t);
+                count++;
             }
             if (dHidden != null) {
-                // d logits = weight * (softmax - onehot(target)) on scored rows, 0 elsewhere.
-                logits.diviColumnVector(sums).muliColumnVector(
-                        org.nd4j.linalg.factory.Nd4j.create(w, new long[] {rows, 1}, logits.dataType()));
+                // d logits = weight * (softmax - onehot(target)) on scored rows, 0 on the others.
+                if (allScored) {
+                    logits.muli(weight);
+                } else {
+                    double[] w = new double[rows];
+                    for (int i = 0; i < rows; i++) {
+                        w[i] = targets[start + i] >= 0 ? weight : 0;
+                    }
+                    logits.muliColumnVector(Nd4j.create(w, new long[] {rows, 1}, logits.dataType()));
+                }
                 for (int i = 0; i < rows; i++) {
                     int t = targets[start + i];
                     if (t >= 0) {
                         logits.putScalar(i, t, logits.getDouble(i, t) - weight);
                     }
                 }
-                INDArray dh = dHidden.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
-                Gemm.set(dh, logits, false, head, !tied);
+                Blas.gemm(false, false, rows, d, vocab, 1.0, new Blas.Block(buffer, 0, vocab),
+                        new Blas.Block(head, 0, d), 0.0,
+                        new Blas.Block(dHidden, (long) start * d, d));
             }
         }
         return new LossSum(sum, count);
+    }
+
+    /**
+     * -log p(target) from the row's raw logits, in double: for the rare token whose probability underflows float
+     * after the softmax (a logit gap above ~70 nats).
+     */
+    private static double exactNll(INDArray hidden, int row, INDArray head, int target) {
+        INDArray h = hidden.getRow(row, true);
+        INDArray z = h.mmul(head.transpose());
+        double max = z.maxNumber().doubleValue();
+        double s = 0;
+        for (long j = 0; j < z.length(); j++) {
+            s += Math.exp(z.getDouble(j) - max);
+        }
+        return Math.log(s) + max - z.getDouble(target);
     }
 }

@@ -56,10 +56,10 @@ final class Generation {
         int past = 0;
         int len = promptLen;
         for (int s = 0; s < maxNewTokens; s++) {
-            INDArray[] rope = model.rotary().tables(stepPos, rows, len, type);
+            Rotary.Tables rope = model.rotary().tables(stepPos, rows, len);
             INDArray maskView = keyBias == null ? null
                     : keyBias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, past + len));
-            Pass p = new Pass(rows, len, past, rope[0], rope[1], maskView, cache, false);
+            Pass p = new Pass(rows, len, past, rope, maskView, cache, false);
             INDArray h = model.run(step, p);
             int[] last = new int[rows];
             for (int r = 0; r < rows; r++) {

@@ -4,7 +4,10 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** Keys and values of every layer for generation: per layer (rows, kvHeads, capacity, headDim), after rotation. */
+/**
+ * Keys and values of every layer for generation, tokens-first like the projections: per layer (rows*capacity x
+ * kvHeads*headDim), sequence b owning rows b*capacity onwards. Keys are stored after rotation.
+ */
 final class KvCache {
     private final INDArray[] keys;
     private final INDArray[] values;
@@ -15,8 +18,8 @@ final class KvCache {
         this.keys = new INDArray[c.numHiddenLayers()];
         this.values = new INDArray[c.numHiddenLayers()];
         for (int l = 0; l < keys.length; l++) {
-            keys[l] = Nd4j.create(type, rows, c.numKeyValueHeads(), capacity, c.headDim());
-            values[l] = Nd4j.create(type, rows, c.numKeyValueHeads(), capacity, c.headDim());
+            keys[l] = Nd4j.create(type, (long) rows * capacity, (long) c.numKeyValueHeads() * c.headDim());
+            values[l] = Nd4j.create(type, (long) rows * capacity, (long) c.numKeyValueHeads() * c.headDim());
         }
     }
 

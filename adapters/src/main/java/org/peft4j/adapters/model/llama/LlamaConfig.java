@@ -34,6 +34,16 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
         if (c == null || !c.isObject()) {
             throw new IllegalArgumentException(source + ": expected a JSON object");
         }
+        JsonNode act = c.get("hidden_act");
+        if (act != null && !act.isNull() && !act.asText().equals("silu")) {
+            throw new IllegalArgumentException(source + ": key 'hidden_act': only silu (LLaMA's SwiGLU) is supported,"
+                    + " found " + act);
+        }
+        JsonNode scaling = c.get("rope_scaling");
+        if (scaling != null && !scaling.isNull()) {
+            throw new IllegalArgumentException(source + ": key 'rope_scaling': rotary scaling (" + scaling
+                    + ") is not supported; positions would be wrong, so this model is refused");
+        }
         int hidden = positive(c, "hidden_size", null, source);
         int heads = positive(c, "num_attention_heads", null, source);
         int kv = positive(c, "num_key_value_heads", heads, source);
@@ -49,6 +59,33 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
                 positive(c, "max_position_embeddings", 2048, source),
                 optionalInt(c, "bos_token_id", 1, source),
                 optionalInt(c, "eos_token_id", 2, source));
+    }
+
+    /** This config as a Hugging Face {@code config.json} for {@code LlamaForCausalLM}. */
+    public byte[] toHfJson() {
+        var o = JSON.createObjectNode();
+        o.putArray("architectures").add("LlamaForCausalLM");
+        o.put("model_type", "llama");
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_hidden_layers", numHiddenLayers);
+        o.put("num_attention_heads", numAttentionHeads);
+        o.put("num_key_value_heads", numKeyValueHeads);
+        o.put("head_dim", headDim);
+        o.put("vocab_size", vocabSize);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        o.put("rms_norm_eps", rmsNormEps);
+        o.put("rope_theta", ropeTheta);
+        o.put("max_position_embeddings", maxPositionEmbeddings);
+        o.put("bos_token_id", bosTokenId);
+        o.put("eos_token_id", eosTokenId);
+        o.put("hidden_act", "silu");
+        o.put("torch_dtype", "float32");
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Input x output shape of each of the seven linear modules, in this project's y = x W layout. */

@@ -28,7 +28,7 @@ public final class LlamaModel {
     private final RmsNorm finalNorm;
     private final Scratch scratch;
     private final CausalLmLoss lmLoss;
-    private INDArray[] ropeCache;
+    private Rotary.Tables ropeCache;
     private int ropeCacheLength = -1;
 
     public LlamaModel(LlamaWeights weights) {
@@ -70,7 +70,7 @@ public final class LlamaModel {
         int[] targets = shiftedTargets(batch);
         long scored = Arrays.stream(targets).filter(t -> t >= 0).count();
         INDArray dh = train ? scratch.get("dHidden", h.rows(), h.columns()) : null;
-        LossSum loss = lmLoss.compute(h, lmHead(), tied(), targets, scored == 0 ? 0 : 1.0 / scored, dh);
+        LossSum loss = lmLoss.compute(h, lmHead(), targets, scored == 0 ? 0 : 1.0 / scored, dh);
         if (train) {
             backward(dh);
         }
@@ -100,8 +100,7 @@ public final class LlamaModel {
     public INDArray forward(TokenBatch batch, boolean train) {
         int rows = batch.rows();
         int len = batch.length();
-        INDArray[] rope = rope(len);
-        Pass p = new Pass(rows, len, 0, rope[0], rope[1], null, null, train);
+        Pass p = new Pass(rows, len, 0, rope(len), null, null, train);
         return run(batch.inputIds(), p);
     }
 
@@ -135,15 +134,12 @@ public final class LlamaModel {
     /** Logits (rows x vocab) for selected rows of the hidden states. */
     INDArray logitsOf(INDArray hiddenRows) {
         INDArray out = Nd4j.create(hiddenRows.dataType(), hiddenRows.rows(), config.vocabSize());
-        return org.peft4j.adapters.linalg.Gemm.set(out, hiddenRows, false, lmHead(), tied());
+        return org.peft4j.adapters.linalg.Gemm.set(out, hiddenRows, false, lmHead(), true);
     }
 
+    /** (vocab x hidden): the untied head or the embedding. */
     private INDArray lmHead() {
-        return tied() ? weights.embed() : weights.lmHead();
-    }
-
-    private boolean tied() {
-        return weights.lmHead() == null;
+        return weights.lmHead() == null ? weights.embed() : weights.lmHead();
     }
 
     private void backward(INDArray dHidden) {
@@ -179,13 +175,13 @@ public final class LlamaModel {
         return out;
     }
 
-    private INDArray[] rope(int len) {
+    private Rotary.Tables rope(int len) {
         if (len != ropeCacheLength) {
             int[] pos = new int[len];
             for (int t = 0; t < len; t++) {
                 pos[t] = t;
             }
-            ropeCache = rotary.tables(pos, 1, len, weights.dataType());
+            ropeCache = rotary.tables(pos, 1, len);
             ropeCacheLength = len;
         }
         return ropeCache;

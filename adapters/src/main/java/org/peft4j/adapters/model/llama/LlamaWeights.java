@@ -24,7 +24,8 @@ import org.peft4j.adapters.io.Safetensors;
  * {@code model.safetensors} or a sharded {@code model.safetensors.index.json}) or made from a seed.
  *
  * <p>Linear weights are kept as W (d_in x d_out), the transpose of HF's {@code nn.Linear.weight}, so that every layer
- * computes {@code y = x W}. The embedding stays (vocab x hidden); an untied LM head is stored (hidden x vocab).
+ * computes {@code y = x W}. The embedding and an untied LM head stay (vocab x hidden) as in HF: the head's GEMM runs
+ * with B transposed, which OpenBLAS did faster than the untransposed product at this shape.
  */
 public final class LlamaWeights {
     public static final String CONFIG = "config.json";
@@ -66,7 +67,7 @@ public final class LlamaWeights {
         return finalNorm;
     }
 
-    /** (hidden x vocab), or null when the head is tied to the embedding. */
+    /** (vocab x hidden), or null when the head is tied to the embedding. */
     public INDArray lmHead() {
         return lmHead;
     }
@@ -101,7 +102,7 @@ public final class LlamaWeights {
                     Map.of()));
         }
         INDArray head = c.tieWordEmbeddings() ? null
-                : Init.gaussian(type, c.hiddenSize(), c.vocabSize(), Init.forModule(seed, "lm_head")).muli(std);
+                : Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head")).muli(std);
         return new LlamaWeights(c, embed, layers, Nd4j.ones(type, 1, c.hiddenSize()), head);
     }
 
@@ -124,7 +125,7 @@ public final class LlamaWeights {
         }
         out.put("model.norm.weight", finalNorm.reshape(config.hiddenSize()));
         if (lmHead != null) {
-            out.put("lm_head.weight", lmHead.transpose().dup('c'));
+            out.put("lm_head.weight", lmHead);
         }
         return out;
     }
@@ -174,7 +175,7 @@ public final class LlamaWeights {
             layers.add(new Layer(r.readRow("model.layers." + l + ".input_layernorm.weight"),
                     r.readRow("model.layers." + l + ".post_attention_layernorm.weight"), lin, bias));
         }
-        INDArray head = c.tieWordEmbeddings() ? null : r.readTransposed("lm_head.weight");
+        INDArray head = c.tieWordEmbeddings() ? null : r.read("lm_head.weight");
         return new LlamaWeights(c, embed, layers, r.readRow("model.norm.weight"), head);
     }
 

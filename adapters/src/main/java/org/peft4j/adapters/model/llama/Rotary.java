@@ -1,19 +1,24 @@
 package org.peft4j.adapters.model.llama;
 
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Rotary position embeddings in Hugging Face LLaMA's "rotate half" convention: within each head the first and second
  * halves of the vector form the (x1, x2) pairs, {@code x' = x cos + rotate_half(x) sin} with
  * {@code rotate_half(x) = (-x2, x1)} and frequency {@code theta^(-2i/headDim)} for pair i.
+ *
+ * <p>The rotation is a plain loop over the array's native buffer: as ND4J element-wise ops on strided half-head
+ * views it allocated four temporaries per call and cost more than the attention GEMMs.
  */
 final class Rotary {
     private final int headDim;
     private final double[] invFreq;
+
+    /** cos and sin per (row or shared, position, pair): {@code rows} is 1 when every row has positions 0..len-1. */
+    record Tables(int rows, int length, double[] cos, double[] sin) {}
 
     Rotary(int headDim, double theta) {
         this.headDim = headDim;
@@ -23,11 +28,8 @@ final class Rotary {
         }
     }
 
-    /**
-     * cos and sin tables shaped (rows, length, 1, headDim/2) for the given positions (rows x length, row-major); they
-     * broadcast over the heads of a (rows, length, heads, headDim) view.
-     */
-    INDArray[] tables(int[] positions, int rows, int length, DataType type) {
+    /** Tables for the given positions (rows x length, row-major). */
+    Tables tables(int[] positions, int rows, int length) {
         int half = headDim / 2;
         double[] c = new double[positions.length * half];
         double[] s = new double[positions.length * half];
@@ -38,36 +40,66 @@ final class Rotary {
                 s[p * half + i] = Math.sin(a);
             }
         }
-        long[] shape = {rows, length, 1, half};
-        return new INDArray[] {Nd4j.create(c, shape, type), Nd4j.create(s, shape, type)};
+        return new Tables(rows, length, c, s);
     }
 
-    /** Rotates x (rows*length x heads*headDim, c-order) in place. */
-    void apply(INDArray x, int rows, int length, int heads, INDArray cos, INDArray sin) {
-        rotate(x, rows, length, heads, cos, sin, false);
+    /** Rotates x (rows*length x heads*headDim, c-order, offset 0) in place. */
+    void apply(INDArray x, int rows, int length, int heads, Tables t) {
+        rotate(x, rows, length, heads, t, 1);
     }
 
     /** The backward pass: the transpose of the rotation is the rotation by minus the angle. */
-    void applyBackward(INDArray dx, int rows, int length, int heads, INDArray cos, INDArray sin) {
-        rotate(dx, rows, length, heads, cos, sin, true);
+    void applyBackward(INDArray dx, int rows, int length, int heads, Tables t) {
+        rotate(dx, rows, length, heads, t, -1);
     }
 
-    private void rotate(INDArray x, int rows, int length, int heads, INDArray cos, INDArray sin, boolean inverse) {
+    private void rotate(INDArray x, int rows, int length, int heads, Tables t, int sign) {
+        if (x.offset() != 0 || x.ordering() != 'c' || x.length() != (long) rows * length * heads * headDim) {
+            throw new IllegalArgumentException("rotary needs a whole c-order (tokens x heads*headDim) array");
+        }
         int half = headDim / 2;
-        INDArray x4 = x.reshape('c', rows, length, heads, headDim);
-        INDArrayIndex all = NDArrayIndex.all();
-        INDArray x1 = x4.get(all, all, all, NDArrayIndex.interval(0, half));
-        INDArray x2 = x4.get(all, all, all, NDArrayIndex.interval(half, headDim));
-        INDArray sx1 = x1.mul(sin);
-        INDArray sx2 = x2.mul(sin);
-        x1.muli(cos);
-        x2.muli(cos);
-        if (inverse) {
-            x1.addi(sx2); // x1' = x1 cos + x2 sin
-            x2.subi(sx1); // x2' = x2 cos - x1 sin
-        } else {
-            x1.subi(sx2); // x1' = x1 cos - x2 sin
-            x2.addi(sx1); // x2' = x2 cos + x1 sin
+        if (x.dataType() == DataType.DOUBLE) {
+            DoubleBuffer b = x.data().asNioDouble();
+            for (int r = 0; r < rows; r++) {
+                for (int p = 0; p < length; p++) {
+                    int table = ((t.rows() == 1 ? 0 : r) * t.length() + p) * half;
+                    int base = (r * length + p) * heads * headDim;
+                    for (int h = 0; h < heads; h++) {
+                        int at = base + h * headDim;
+                        for (int i = 0; i < half; i++) {
+                            double c = t.cos()[table + i];
+                            double s = sign * t.sin()[table + i];
+                            double x1 = b.get(at + i);
+                            double x2 = b.get(at + half + i);
+                            b.put(at + i, x1 * c - x2 * s);
+                            b.put(at + half + i, x2 * c + x1 * s);
+                        }
+                    }
+                }
+            }
+            return;
+        }
+        FloatBuffer b = x.data().asNioFloat();
+        float[] cos = new float[half];
+        float[] sin = new float[half];
+        for (int r = 0; r < rows; r++) {
+            for (int p = 0; p < length; p++) {
+                int table = ((t.rows() == 1 ? 0 : r) * t.length() + p) * half;
+                for (int i = 0; i < half; i++) {
+                    cos[i] = (float) t.cos()[table + i];
+                    sin[i] = (float) (sign * t.sin()[table + i]);
+                }
+                int base = (r * length + p) * heads * headDim;
+                for (int h = 0; h < heads; h++) {
+                    int at = base + h * headDim;
+                    for (int i = 0; i < half; i++) {
+                        float x1 = b.get(at + i);
+                        float x2 = b.get(at + half + i);
+                        b.put(at + i, x1 * cos[i] - x2 * sin[i]);
+                        b.put(at + half + i, x2 * cos[i] + x1 * sin[i]);
+                    }
+                }
+            }
         }
     }
 }

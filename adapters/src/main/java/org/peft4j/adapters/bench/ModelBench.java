@@ -1,0 +1,120 @@
+package org.peft4j.adapters.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.peft4j.adapters.core.AdapterInjector;
+import org.peft4j.adapters.core.AdapterSet;
+import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.model.TokenBatch;
+import org.peft4j.adapters.model.llama.LlamaConfig;
+import org.peft4j.adapters.model.llama.LlamaModel;
+import org.peft4j.adapters.model.llama.LlamaWeights;
+import org.peft4j.adapters.optim.AdamW;
+import org.peft4j.adapters.train.LocalTrainer;
+
+/**
+ * A training step of a whole LLaMA-shaped model on synthetic tokens, timed the way the PyTorch peer
+ * ({@code ../shared/peer/torch_llama_bench.py}) times it: same shapes, same FLOP count, MFU against the fp32 GEMM
+ * rate of a 2048^3 product measured in the same process. Run one method per process so that peak RSS is its own.
+ */
+public final class ModelBench {
+    private ModelBench() {}
+
+    /** The synthetic configuration; {@link #ffn} 0 means the peer's default 8d/3 rounded down to 64. */
+    public record Shape(int d, int ffn, int layers, int heads, int kvHeads, int vocab, int seq, int batch, int rank,
+                        List<String> targets) {
+        public int ffnOrDefault() {
+            return ffn > 0 ? ffn : (int) (8.0 * d / 3) / 64 * 64;
+        }
+
+        public int kvHeadsOrDefault() {
+            return kvHeads > 0 ? kvHeads : heads;
+        }
+
+        LlamaConfig config() {
+            return new LlamaConfig(d, ffnOrDefault(), layers, heads, kvHeadsOrDefault(), d / heads, vocab, false,
+                    1e-5, 10000.0, Math.max(seq, 2048), 1, 2);
+        }
+
+        /** Model FLOPs of one step as the peer counts them: backward of frozen weights ~ one more forward. */
+        double flops(boolean train) {
+            int hd = d / heads;
+            int kv = kvHeadsOrDefault();
+            double tokens = (double) batch * seq;
+            double linear = (double) layers * ((double) d * heads * hd * 2 + (double) d * kv * hd * 2
+                    + 3.0 * d * ffnOrDefault());
+            double attention = (double) layers * 2 * batch * (double) seq * seq * d;
+            double forward = 2 * tokens * (linear + (double) d * vocab) + 2 * attention;
+            return forward * (train ? 2 : 1);
+        }
+    }
+
+    public record Result(String method, double tokensPerSecond, double stepSeconds, long trainable, double peakRssMb,
+                         double gemmGflops, double mfu) {}
+
+    /** @param method none (forward only), lora, lamda, lamda-frozen-b or neat */
+    public static Result run(Shape s, String method, int steps) throws IOException {
+        LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, DataType.FLOAT));
+        boolean train = !method.equals("none");
+        LocalTrainer trainer = null;
+        long first = 0;
+        if (train) {
+            String m = method.equals("lamda-frozen-b") ? "lamda" : method;
+            AdapterSet set = AdapterInjector.inject(model.linears(),
+                    AdapterSpec.parse(m, s.rank(), null, s.targets(), 0, Map.of()));
+            if (method.equals("lamda-frozen-b")) {
+                set.setTotalSteps(1); // t_f = 1: every row of B is frozen from step 1 on
+                first = 1;
+            } else {
+                set.setTotalSteps(1_000_000); // B stays trainable during the measured steps
+            }
+            trainer = new LocalTrainer(model, set, null, AdamW.defaults());
+        }
+        SplittableRandom rng = new SplittableRandom(0);
+        int n = s.batch() * s.seq();
+        int[] ids = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids[i] = rng.nextInt(s.vocab());
+        }
+        int[] mask = new int[n];
+        Arrays.fill(mask, 1);
+        TokenBatch batch = new TokenBatch(s.batch(), s.seq(), ids, mask, ids, null);
+        step(model, trainer, batch, first);
+        long t = System.nanoTime();
+        for (int i = 0; i < steps; i++) {
+            step(model, trainer, batch, first + 1 + i);
+        }
+        double dt = (System.nanoTime() - t) / 1e9 / steps;
+        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5);
+        long trainable = trainer == null ? 0 : trainer.adapters().trainableCount();
+        return new Result(method, n / dt, dt, trainable, peakRssMb(), gemm, s.flops(train) / dt / 1e9 / gemm);
+    }
+
+    private static void step(LlamaModel model, LocalTrainer trainer, TokenBatch batch, long step) {
+        if (trainer == null) {
+            model.causalLm(batch, false);
+        } else {
+            trainer.step(batch, step, 1e-4);
+        }
+    }
+
+    /** The process's peak resident set (VmHWM), as the peer's ru_maxrss; NaN where /proc is missing. */
+    static double peakRssMb() throws IOException {
+        Path status = Path.of("/proc/self/status");
+        if (!Files.exists(status)) {
+            return Double.NaN;
+        }
+        for (String line : Files.readAllLines(status)) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+            }
+        }
+        return Double.NaN;
+    }
+}

@@ -1,0 +1,18 @@
+package org.peft4j.job.model;
+
+import org.peft4j.adapters.model.llama.LlamaModel;
+import org.peft4j.datasets.tokenize.Tokenizer;
+
+/**
+ * A base model ready to use: the model, its tokenizer (null when the directory has none) and the bytes of its
+ * {@code tokenizer.json} (for exporting it again).
+ */
+public record LoadedModel(String id, LlamaModel model, Tokenizer tokenizerOrNull, byte[] tokenizerJson) {
+
+    public Tokenizer tokenizer() {
+        if (tokenizerOrNull == null) {
+            throw new IllegalArgumentException(id + ": has no tokenizer.json, and this command needs to tokenize text");
+        }
+        return tokenizerOrNull;
+    }
+}

@@ -1,0 +1,56 @@
+package org.peft4j.job.model;
+
+import java.io.IOException;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.peft4j.adapters.core.AdapterSet;
+import org.peft4j.adapters.io.AdapterCheckpoint;
+import org.peft4j.adapters.io.ModelFiles;
+import org.peft4j.adapters.model.llama.LlamaConfig;
+import org.peft4j.adapters.model.llama.LlamaModel;
+import org.peft4j.adapters.model.llama.LlamaWeights;
+import org.peft4j.adapters.model.llama.TinyLlama;
+import org.peft4j.datasets.tokenize.ByteTokenizer;
+import org.peft4j.datasets.tokenize.HfTokenizer;
+import org.peft4j.datasets.tokenize.Tokenizer;
+import org.peft4j.job.fs.Locations;
+
+/** Resolves {@code --model} values: {@value TinyLlama#NAME} or a Hugging Face directory on any file system. */
+public final class ModelLoader {
+    public static final String TOKENIZER = "tokenizer.json";
+
+    private ModelLoader() {}
+
+    public static LoadedModel load(String location) throws IOException {
+        if (location.equals(TinyLlama.NAME)) {
+            return new LoadedModel(location, new LlamaModel(TinyLlama.weights(DataType.FLOAT)), new ByteTokenizer(),
+                    ByteTokenizer.tokenizerJson());
+        }
+        if (location.startsWith("builtin:")) {
+            throw new IllegalArgumentException("unknown built-in model '" + location + "' (the only one is "
+                    + TinyLlama.NAME + ")");
+        }
+        ModelFiles files = Locations.dir(location);
+        LlamaWeights w = LlamaWeights.load(files, DataType.FLOAT);
+        LlamaConfig c = w.config();
+        Tokenizer tokenizer = null;
+        byte[] json = null;
+        if (files.exists(TOKENIZER)) {
+            json = files.readAll(TOKENIZER);
+            tokenizer = HfTokenizer.load(json, files.describe(TOKENIZER), c.bosTokenId(), c.eosTokenId(), 0);
+        }
+        return new LoadedModel(location, new LlamaModel(w), tokenizer, json);
+    }
+
+    /** Puts a saved adapter (a PEFT-style directory on any file system) onto the model. */
+    public static AdapterSet attachAdapter(LoadedModel m, String location) throws IOException {
+        ModelFiles files = Locations.dir(location);
+        for (String f : new String[] {AdapterCheckpoint.CONFIG, AdapterCheckpoint.TENSORS}) {
+            if (!files.exists(f)) {
+                throw new IllegalArgumentException(files.describe(f) + ": not found (an adapter directory holds "
+                        + AdapterCheckpoint.CONFIG + " and " + AdapterCheckpoint.TENSORS + ")");
+            }
+        }
+        return AdapterCheckpoint.load(m.model().linears(), files.readAll(AdapterCheckpoint.CONFIG),
+                files.readAll(AdapterCheckpoint.TENSORS), files.describe("."));
+    }
+}
