@@ -83,8 +83,8 @@ class LauncherTest {
     }
 
     @Test
-    void benchRunsASmallShapeAndReportsEveryAdapter() throws Exception {
-        Run r = peft4j("bench", "--d", "256", "--rank", "8", "--tokens", "128", "--reps", "1", "--json");
+    void benchLayerRunsASmallShapeAndReportsEveryAdapter() throws Exception {
+        Run r = peft4j("bench-layer", "--d", "256", "--rank", "8", "--tokens", "128", "--reps", "1", "--json");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(5, lines.size(), r.out());
@@ -97,5 +97,26 @@ class LauncherTest {
         assertEquals(128L * 8 * 4, lamdaFrozen.get("kept_bytes").asLong(), "frozen-B LaMDA keeps only u");
         assertEquals(64L, lamdaFrozen.get("trainable").asLong(), "r^2 trainable once B is frozen");
         assertTrue(json.readTree(lines.get(0)).get("gemm_gflops").asDouble() > 0);
+    }
+
+    @Test
+    void modelBenchRunsEachMethodInItsOwnJvm() throws Exception {
+        Run r = peft4j("bench", "--d", "64", "--layers", "1", "--heads", "4", "--vocab", "100", "--seq", "16",
+                "--batch", "2", "--rank", "4", "--steps", "1", "--methods", "none,lamda,lamda-frozen-b", "--json");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size(), r.out());
+        ObjectMapper json = new ObjectMapper();
+        JsonNode none = json.readTree(lines.get(0));
+        JsonNode lamda = json.readTree(lines.get(1));
+        JsonNode frozen = json.readTree(lines.get(2));
+        assertEquals(0, none.get("trainable").asLong());
+        // q,k,v,up,down: r^2 + r d_out each while B trains (ffn = 8*64/3 rounded down to 64 = 128).
+        assertEquals(5 * 16 + 4 * (64 + 64 + 64 + 128 + 64), lamda.get("trainable").asLong());
+        assertEquals(5 * 16, frozen.get("trainable").asLong(), "only S trains once B is frozen");
+        for (JsonNode n : List.of(none, lamda, frozen)) {
+            assertTrue(n.get("tokens_per_s").asDouble() > 0 && n.get("peak_rss_mb").asDouble() > 0
+                    && n.get("mfu").asDouble() > 0, n.toString());
+        }
     }
 }

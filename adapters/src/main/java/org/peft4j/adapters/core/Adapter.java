@@ -51,6 +51,15 @@ public interface Adapter {
         return false;
     }
 
+    /**
+     * Whether backward reads the input x passed to forward (so the caller must keep it). LoRA and Neat do (their
+     * first factor's gradient is x^T g); LaMDA does not: it keeps its own r-wide copy of x A, so a model may reuse
+     * the full-width input buffer as soon as forward returns. That is where LaMDA's activation memory is saved.
+     */
+    default boolean keepsInput() {
+        return true;
+    }
+
     /** Bytes held from the last training forward for the backward pass (activations, not parameters). */
     long keptBytes();
 

@@ -14,6 +14,10 @@ public final class TargetLinear {
     private final INDArray w0;
     private final INDArray bias;
     private final Scratch scratch;
+    private Scratch backwardScratch;
+    private String dxKey = "dx";
+    private Scratch forwardScratch;
+    private String yKey = "y";
     private Adapter adapter;
     private boolean merged;
     private INDArray unmergedW0;
@@ -28,6 +32,31 @@ public final class TargetLinear {
         this.w0 = w0;
         this.bias = bias;
         this.scratch = new Scratch(w0.dataType());
+        this.backwardScratch = scratch;
+        this.forwardScratch = scratch;
+    }
+
+    /**
+     * Writes forward outputs into {@code shared} under {@code key}: for a layer whose output is consumed at once
+     * (o_proj, down_proj add theirs into the residual stream) and need not live until backward.
+     */
+    public void shareForwardBuffer(Scratch shared, String key) {
+        this.forwardScratch = shared;
+        this.yKey = key;
+    }
+
+    /** Whether a training forward needs its input x kept untouched until backward (for the adapter). */
+    public boolean needsInputKept() {
+        return adapter != null && !merged && adapter.keepsInput();
+    }
+
+    /**
+     * Takes the input-gradient buffer from {@code shared} under {@code key} instead of owning one. A model whose layers
+     * run backward one after another shares these across layers: the buffer is dead once the layer below has read it.
+     */
+    public void shareBackwardBuffer(Scratch shared, String key) {
+        this.backwardScratch = shared;
+        this.dxKey = key;
     }
 
     public String path() {
@@ -81,7 +110,7 @@ public final class TargetLinear {
 
     /** y = x W0 (+ b) (+ s delta(x) unless merged). The result is a buffer owned by this layer. */
     public INDArray forward(INDArray x, boolean train) {
-        INDArray y = scratch.get("y", x.rows(), dOut());
+        INDArray y = forwardScratch.get(yKey, x.rows(), dOut());
         Gemm.set(y, x, false, w0, false);
         if (bias != null) {
             y.addiRowVector(bias);
@@ -103,7 +132,7 @@ public final class TargetLinear {
         }
         INDArray dx = null;
         if (needDx) {
-            dx = scratch.get("dx", dy.rows(), dIn());
+            dx = backwardScratch.get(dxKey, dy.rows(), dIn());
             Gemm.set(dx, dy, false, w0, true);
         }
         if (adapter != null) {

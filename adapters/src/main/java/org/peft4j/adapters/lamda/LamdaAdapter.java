@@ -151,6 +151,11 @@ public final class LamdaAdapter implements Adapter {
     }
 
     @Override
+    public boolean keepsInput() {
+        return false; // backward reads only u = x A (and v = u S while B trains), kept r wide
+    }
+
+    @Override
     public void forward(INDArray x, INDArray y, boolean train) {
         long t = x.rows();
         INDArray u = scratch.get("u", t, rank());

@@ -31,6 +31,7 @@ final class Attention {
     private final TargetLinear o;
     private final Rotary rotary;
     private final Scratch scratch;
+    private final Scratch shared;
     private Pass pass;
     private INDArray qs;
     private INDArray ks;
@@ -40,8 +41,9 @@ final class Attention {
     private long causalKey = -1;
 
     Attention(int layer, LlamaConfig c, TargetLinear q, TargetLinear k, TargetLinear v, TargetLinear o,
-              Rotary rotary) {
+              Rotary rotary, Scratch shared) {
         this.layer = layer;
+        this.shared = shared;
         this.heads = c.numAttentionHeads();
         this.kvHeads = c.numKeyValueHeads();
         this.headDim = c.headDim();
@@ -52,6 +54,11 @@ final class Attention {
         this.o = o;
         this.rotary = rotary;
         this.scratch = new Scratch(q.weight().dataType());
+    }
+
+    /** Whether q, k or v has an adapter that reads its input h in backward (then h must be kept). */
+    boolean needsInputKept() {
+        return q.needsInputKept() || k.needsInputKept() || v.needsInputKept();
     }
 
     INDArray forward(INDArray h, Pass p) {
@@ -80,8 +87,10 @@ final class Attention {
             kvRowsPerSequence = len;
         }
         int keys = p.keys();
-        INDArray probs = scratch.get("probs", (long) heads * len, keys);
-        INDArray out = scratch.get("o2", (long) rows * len, (long) heads * headDim);
+        INDArray probs = shared.get("attn.probs", (long) heads * len, keys);
+        boolean keep = p.train() && o.needsInputKept();
+        INDArray out = (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len,
+                (long) heads * headDim);
         for (int b = 0; b < rows; b++) {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
@@ -102,12 +111,12 @@ final class Attention {
         int rows = pass.rows();
         int len = pass.length();
         INDArray dO = o.backward(dOut, true);
-        INDArray dq = scratch.get("dq", (long) rows * len, (long) heads * headDim);
-        INDArray dk = scratch.get("dk", (long) rows * len, (long) kvHeads * headDim).assign(0);
-        INDArray dv = scratch.get("dv", (long) rows * len, (long) kvHeads * headDim).assign(0);
-        INDArray probs = scratch.get("probs", (long) heads * len, len);
-        INDArray dP = scratch.get("dP", (long) heads * len, len);
-        INDArray tmp = scratch.get("tmp", (long) heads * len, len);
+        INDArray dq = shared.get("attn.dq", (long) rows * len, (long) heads * headDim);
+        INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim).assign(0);
+        INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim).assign(0);
+        INDArray probs = shared.get("attn.probs", (long) heads * len, len);
+        INDArray dP = shared.get("attn.dP", (long) heads * len, len);
+        INDArray tmp = shared.get("attn.tmp", (long) heads * len, len);
         for (int b = 0; b < rows; b++) {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {

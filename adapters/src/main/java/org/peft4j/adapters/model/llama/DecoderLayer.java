@@ -5,7 +5,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
 
-/** One pre-norm block: {@code x2 = x + attn(norm1(x))}, {@code out = x2 + mlp(norm2(x2))}. */
+/**
+ * One pre-norm block: {@code x2 = x + attn(norm1(x))}, {@code out = x2 + mlp(norm2(x2))}. Kept for backward: x, x2,
+ * q, k, v, gate and up; the normed inputs, the attention output and the MLP product only when an adapter reads its
+ * input in backward (LoRA, Neat), not for LaMDA.
+ */
 final class DecoderLayer {
     private final RmsNorm norm1;
     private final RmsNorm norm2;
@@ -14,18 +18,23 @@ final class DecoderLayer {
     private final List<TargetLinear> linears;
     private final Scratch scratch;
 
-    DecoderLayer(int index, LlamaConfig c, LlamaWeights.Layer w, Rotary rotary) {
+    /** @param shared buffers of the backward pass (and transient forward ones), shared by every layer */
+    DecoderLayer(int index, LlamaConfig c, LlamaWeights.Layer w, Rotary rotary, Scratch shared) {
         TargetLinear[] t = new TargetLinear[7];
         String[] names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         for (int i = 0; i < names.length; i++) {
             t[i] = new TargetLinear(LlamaWeights.modulePath(index, names[i]), w.linears().get(names[i]),
                     w.biases().get(names[i]));
+            t[i].shareBackwardBuffer(shared, names[i] + ".dx");
         }
+        // o_proj and down_proj outputs are added into the residual stream at once: nothing reads them later.
+        t[3].shareForwardBuffer(shared, "o_proj.y");
+        t[6].shareForwardBuffer(shared, "down_proj.y");
         this.linears = List.of(t);
-        this.norm1 = new RmsNorm(w.inputNorm(), c.rmsNormEps());
-        this.norm2 = new RmsNorm(w.postAttentionNorm(), c.rmsNormEps());
-        this.attention = new Attention(index, c, t[0], t[1], t[2], t[3], rotary);
-        this.mlp = new SwiGluMlp(t[4], t[5], t[6]);
+        this.norm1 = new RmsNorm(w.inputNorm(), c.rmsNormEps(), shared, "norm1");
+        this.norm2 = new RmsNorm(w.postAttentionNorm(), c.rmsNormEps(), shared, "norm2");
+        this.attention = new Attention(index, c, t[0], t[1], t[2], t[3], rotary, shared);
+        this.mlp = new SwiGluMlp(t[4], t[5], t[6], shared);
         this.scratch = new Scratch(w.inputNorm().dataType());
     }
 
@@ -39,10 +48,10 @@ final class DecoderLayer {
 
     /** x must stay untouched until backward; the result is owned by this layer. */
     INDArray forward(INDArray x, Pass p) {
-        INDArray a = attention.forward(norm1.forward(x), p);
+        INDArray a = attention.forward(norm1.forward(x, p.train() && attention.needsInputKept()), p);
         INDArray x2 = scratch.get("x2", x.rows(), x.columns());
         x.add(a, x2);
-        INDArray m = mlp.forward(norm2.forward(x2), p.train());
+        INDArray m = mlp.forward(norm2.forward(x2, p.train() && mlp.needsInputKept()), p.train());
         INDArray out = scratch.get("out", x.rows(), x.columns());
         return x2.add(m, out);
     }

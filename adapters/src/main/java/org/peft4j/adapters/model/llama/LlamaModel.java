@@ -35,11 +35,14 @@ public final class LlamaModel {
         this.config = weights.config();
         this.weights = weights;
         this.rotary = new Rotary(config.headDim(), config.ropeTheta());
-        for (int l = 0; l < config.numHiddenLayers(); l++) {
-            layers.add(new DecoderLayer(l, config, weights.layers().get(l), rotary));
-        }
-        this.finalNorm = new RmsNorm(weights.finalNorm(), config.rmsNormEps());
         this.scratch = new Scratch(weights.dataType());
+        // Layers run backward one after another, so one set of backward buffers serves them all (1.3 GB less at
+        // d=1024, 8 layers, 2048 tokens than a set per layer).
+        Scratch shared = new Scratch(weights.dataType());
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            layers.add(new DecoderLayer(l, config, weights.layers().get(l), rotary, shared));
+        }
+        this.finalNorm = new RmsNorm(weights.finalNorm(), config.rmsNormEps(), scratch, "final");
         this.lmLoss = new CausalLmLoss(scratch);
     }
 
@@ -128,7 +131,7 @@ public final class LlamaModel {
         for (DecoderLayer layer : layers) {
             x = layer.forward(x, p);
         }
-        return finalNorm.forward(x);
+        return finalNorm.forward(x, true);
     }
 
     /** Logits (rows x vocab) for selected rows of the hidden states. */

@@ -12,19 +12,27 @@ final class RmsNorm {
     private final INDArray gain;
     private final double eps;
     private final Scratch scratch;
+    private final Scratch shared;
+    private final String role;
     private INDArray x;
 
-    RmsNorm(INDArray gain, double eps) {
+    /** @param shared backward buffers shared across layers; {@code role} keeps this norm's input gradient apart */
+    RmsNorm(INDArray gain, double eps, Scratch shared, String role) {
         this.gain = gain;
         this.eps = eps;
         this.scratch = new Scratch(gain.dataType());
+        this.shared = shared;
+        this.role = role;
     }
 
-    /** The result is owned by this norm and valid until its next forward; x must stay untouched until backward. */
-    INDArray forward(INDArray x) {
+    /**
+     * x must stay untouched until backward. The result lives in this norm's own buffer when {@code keepOutput} (an
+     * adapter downstream will read it in backward), else in a buffer shared across layers: backward needs only x.
+     */
+    INDArray forward(INDArray x, boolean keepOutput) {
         this.x = x;
         long n = x.rows();
-        INDArray y = scratch.get("y", n, x.columns());
+        INDArray y = (keepOutput ? scratch : shared).get(keepOutput ? "y" : role + ".y", n, x.columns());
         INDArray inv = scratch.get("inv", n, 1);
         x.mul(x, y);
         inv.assign(y.mean(1).reshape(n, 1)).addi(eps);
@@ -35,11 +43,11 @@ final class RmsNorm {
     INDArray backward(INDArray dy) {
         long n = x.rows();
         INDArray inv = scratch.get("inv", n, 1);
-        INDArray dx = scratch.get("dx", n, x.columns());
-        INDArray xh = scratch.get("xh", n, x.columns());
+        INDArray dx = shared.get(role + ".dx", n, x.columns());
+        INDArray xh = shared.get("norm.xh", n, x.columns());
         dx.assign(dy).muliRowVector(gain);
         xh.assign(x).muliColumnVector(inv);
-        INDArray tmp = scratch.get("tmp", n, x.columns());
+        INDArray tmp = shared.get("norm.tmp", n, x.columns());
         INDArray m = dx.mul(xh, tmp).mean(1).reshape(n, 1);
         return dx.subi(xh.muliColumnVector(m)).muliColumnVector(inv);
     }
