@@ -119,4 +119,27 @@ class LauncherTest {
                     && n.get("mfu").asDouble() > 0, n.toString());
         }
     }
+
+    @Test
+    void promptsShowsWhatTheModelIsTrainedOnAndReportsBadRecords() throws Exception {
+        Path fixture = ROOT.resolve("datasets/src/test/resources/fixtures/commonsense_170k.json");
+        Run r = peft4j("prompts", "--dataset", "commonsense", "--file", fixture.toString(), "--limit", "3");
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(3, lines.size());
+        JsonNode first = new ObjectMapper().readTree(lines.get(0));
+        assertTrue(first.get("prompt").asText().startsWith("Below is an instruction that describes a task."));
+        assertTrue(first.get("prompt").asText().endsWith("\n\n### Response:\n"));
+        assertEquals("the correct answer is " + first.get("answer").asText(), first.get("response").asText());
+
+        Path bad = Files.createTempFile("bad", ".jsonl");
+        Files.writeString(bad, "{\"question\": \"q\", \"answer\": \"#### 1\"}\n{\"question\": \"q2\"}\n");
+        Run failing = peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString());
+        assertEquals(2, failing.code());
+        assertTrue(failing.err().contains(bad + ": record 2 (line 2): field 'answer' is missing"), failing.err());
+        Run skipping = peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString(), "--on-bad-record", "skip");
+        assertEquals(0, skipping.code(), skipping.err());
+        assertEquals(1, skipping.out().lines().count());
+        assertTrue(skipping.err().contains("1 records read, 1 skipped"), skipping.err());
+    }
 }

@@ -8,7 +8,7 @@ import java.util.List;
  */
 public final class Main {
     static final List<Command> COMMANDS = List.of(new ParamsCommand(), new PerplexityCommand(), new MergeCommand(),
-            new BenchCommand(), new BenchLayerCommand());
+            new PromptsCommand(), new BenchCommand(), new BenchLayerCommand(), new BenchDataCommand());
 
     private Main() {}
 

@@ -39,6 +39,23 @@ public final class Locations {
         return new HadoopModelFiles(p.getFileSystem(hadoop), p);
     }
 
+    /** Opens one file for streaming. */
+    public static java.io.InputStream open(String location) throws IOException {
+        if (isLocal(location)) {
+            java.nio.file.Path p = localPath(location);
+            if (!Files.isRegularFile(p)) {
+                throw new IllegalArgumentException(location + ": no such file");
+            }
+            return Files.newInputStream(p);
+        }
+        Path p = new Path(location);
+        FileSystem fs = p.getFileSystem(hadoop);
+        if (!fs.exists(p)) {
+            throw new IllegalArgumentException(location + ": no such file");
+        }
+        return fs.open(p);
+    }
+
     /** The bytes of one file. */
     public static byte[] read(String location) throws IOException {
         if (isLocal(location)) {

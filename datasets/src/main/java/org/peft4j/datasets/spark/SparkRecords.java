@@ -1,0 +1,131 @@
+package org.peft4j.datasets.spark;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import org.apache.spark.Partitioner;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.input.PortableDataStream;
+import org.apache.spark.util.LongAccumulator;
+import org.peft4j.datasets.Datasets;
+import org.peft4j.datasets.read.BadRecords;
+import org.peft4j.datasets.record.InstructionRecord;
+import org.peft4j.datasets.shard.ShardKey;
+import scala.Tuple2;
+
+/**
+ * Datasets as Spark RDDs, read inside executors: each file is opened by the task that owns it and streamed record
+ * by record (a JSON array is not splittable; one task per file), so nothing passes through the driver. Counts of
+ * read and skipped records come back through accumulators.
+ */
+public final class SparkRecords {
+    private SparkRecords() {}
+
+    /** The records and the counters that are filled once an action has run. */
+    public record Read(JavaRDD<InstructionRecord> records, LongAccumulator read, LongAccumulator skipped) {}
+
+    /**
+     * @param path a file, directory or glob on any Hadoop file system
+     * @param policy fail (the task fails with file, record and field; Spark reports it) or skip
+     */
+    public static Read instructions(JavaSparkContext sc, String dataset, String path, BadRecords.Policy policy) {
+        Datasets.names().stream().filter(dataset::equals).findAny().orElseThrow(() -> new IllegalArgumentException(
+                "unknown dataset '" + dataset + "' (one of " + Datasets.names() + ")"));
+        LongAccumulator read = sc.sc().longAccumulator("records read: " + path);
+        LongAccumulator skipped = sc.sc().longAccumulator("records skipped: " + path);
+        JavaRDD<InstructionRecord> rdd = sc.binaryFiles(path).flatMap(file -> {
+            String source = file._1();
+            PortableDataStream data = file._2();
+            InputStream in = data.open();
+            BadRecords bad = new BadRecords(policy);
+            return new CountingIterator(Datasets.instructions(dataset, in, source, bad), bad, read, skipped);
+        });
+        return new Read(rdd, read, skipped);
+    }
+
+    /**
+     * Puts every record into partition {@code ShardKey.partition(key(record, seed), n)}: the same seed and n give
+     * the same shards on every run, whatever the input's file layout or order.
+     */
+    public static JavaRDD<InstructionRecord> shard(JavaRDD<InstructionRecord> records, int n, long seed) {
+        JavaPairRDD<Integer, InstructionRecord> keyed = records.mapToPair(
+                r -> new Tuple2<>(ShardKey.partition(ShardKey.of(r, seed), n), r));
+        return keyed.partitionBy(new ShardPartitioner(n)).values();
+    }
+
+    /** Partitions by the precomputed shard number carried as the key. */
+    static final class ShardPartitioner extends Partitioner {
+        private final int n;
+
+        ShardPartitioner(int n) {
+            this.n = n;
+        }
+
+        @Override
+        public int numPartitions() {
+            return n;
+        }
+
+        @Override
+        public int getPartition(Object key) {
+            return (Integer) key;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof ShardPartitioner p && p.n == n;
+        }
+
+        @Override
+        public int hashCode() {
+            return n;
+        }
+    }
+
+    /** Streams a file's records, closing it at the end and adding its counts to the accumulators. */
+    private static final class CountingIterator implements Iterator<InstructionRecord> {
+        private final Datasets.RecordStream stream;
+        private final BadRecords bad;
+        private final LongAccumulator read;
+        private final LongAccumulator skipped;
+        private boolean closed;
+
+        CountingIterator(Datasets.RecordStream stream, BadRecords bad, LongAccumulator read, LongAccumulator skipped) {
+            this.stream = stream;
+            this.bad = bad;
+            this.read = read;
+            this.skipped = skipped;
+        }
+
+        @Override
+        public boolean hasNext() {
+            if (closed) {
+                return false;
+            }
+            if (stream.hasNext()) {
+                return true;
+            }
+            try {
+                stream.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            closed = true;
+            read.add(bad.read());
+            skipped.add(bad.skipped());
+            return false;
+        }
+
+        @Override
+        public InstructionRecord next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return stream.next();
+        }
+    }
+}
