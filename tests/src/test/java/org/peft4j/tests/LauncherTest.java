@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 /** Runs {@code deploy/peft4j} as a separate process, exactly as the README tells users to. */
 class LauncherTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4j.repo.root", ".."));
+    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
     private static final Path CONFIG = Path.of("src/test/resources/llama-2-7b-config.json").toAbsolutePath();
 
     private record Run(int code, String out, String err) {}

@@ -31,7 +31,7 @@ import org.peft4j.adapters.model.llama.TinyLlama;
  * Hugging Face directory (read back through tokenizer.json), and with an adapter, merged or not.
  */
 class ModelCommandsTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4j.repo.root", ".."));
+    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

@@ -24,7 +24,7 @@ import org.peft4j.adapters.neat.NeatOptions;
  *     {@link NeatOptions}
  */
 public record AdapterSpec(String method, int rank, double alpha, List<String> targets, long seed,
-                          MethodOptions options) {
+                          MethodOptions options) implements java.io.Serializable {
 
     public static final List<String> METHODS = List.of("lora", "lamda", "lamda++", "neat");
     public static final List<String> MODULES =

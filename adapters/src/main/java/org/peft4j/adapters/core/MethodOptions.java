@@ -1,4 +1,4 @@
 package org.peft4j.adapters.core;
 
 /** Method-specific options; each method package defines its record (LoraOptions, LamdaOptions, ...). */
-public interface MethodOptions {}
+public interface MethodOptions extends java.io.Serializable {}

@@ -17,6 +17,7 @@ public final class ExampleTokenizer {
     private final int maxLength;
     private long examples;
     private long truncated;
+    private long withoutTargets;
 
     public ExampleTokenizer(Tokenizer tokenizer, PromptTemplate template, int maxLength) {
         if (maxLength < 2) {
@@ -38,6 +39,7 @@ public final class ExampleTokenizer {
         int[] labels = ids.clone();
         Arrays.fill(labels, 0, promptLength, TokenizedExample.IGNORE);
         count(cut);
+        withoutTargets += promptLength >= ids.length ? 1 : 0;
         return new TokenizedExample(ids, labels, Double.NaN, cut);
     }
 
@@ -67,5 +69,10 @@ public final class ExampleTokenizer {
 
     public long truncated() {
         return truncated;
+    }
+
+    /** Examples cut so short that no response token is left to train on. */
+    public long withoutTargets() {
+        return withoutTargets;
     }
 }

@@ -12,6 +12,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.input.PortableDataStream;
 import org.apache.spark.util.LongAccumulator;
 import org.peft4j.datasets.Datasets;
+import org.peft4j.datasets.glue.GlueReader;
+import org.peft4j.datasets.glue.GlueRecord;
+import org.peft4j.datasets.glue.GlueTask;
 import org.peft4j.datasets.read.BadRecords;
 import org.peft4j.datasets.record.InstructionRecord;
 import org.peft4j.datasets.shard.ShardKey;
@@ -52,9 +55,53 @@ public final class SparkRecords {
      * the same shards on every run, whatever the input's file layout or order.
      */
     public static JavaRDD<InstructionRecord> shard(JavaRDD<InstructionRecord> records, int n, long seed) {
-        JavaPairRDD<Integer, InstructionRecord> keyed = records.mapToPair(
-                r -> new Tuple2<>(ShardKey.partition(ShardKey.of(r, seed), n), r));
+        return shard(records, n, r -> ShardKey.of(r, seed));
+    }
+
+    /** Shards any records by a stable key function. */
+    public static <T> JavaRDD<T> shard(JavaRDD<T> records, int n, org.apache.spark.api.java.function.Function<T, Long>
+            key) {
+        JavaPairRDD<Integer, T> keyed = records.mapToPair(r -> new Tuple2<>(ShardKey.partition(key.call(r), n), r));
         return keyed.partitionBy(new ShardPartitioner(n)).values();
+    }
+
+    /** Labelled GLUE records (for a sequence head), read inside executors like {@link #instructions}. */
+    public static JavaRDD<GlueRecord> glue(JavaSparkContext sc, GlueTask task, String path, BadRecords.Policy policy,
+                                          LongAccumulator read, LongAccumulator skipped) {
+        return sc.binaryFiles(path).flatMap(file -> {
+            BadRecords bad = new BadRecords(policy);
+            GlueReader r = new GlueReader(task, file._2().open(), file._1(), bad);
+            return new Iterator<GlueRecord>() {
+                private boolean done;
+
+                @Override
+                public boolean hasNext() {
+                    if (done) {
+                        return false;
+                    }
+                    if (r.hasNext()) {
+                        return true;
+                    }
+                    done = true;
+                    try {
+                        r.close();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                    read.add(bad.read());
+                    skipped.add(bad.skipped());
+                    return false;
+                }
+
+                @Override
+                public GlueRecord next() {
+                    if (!hasNext()) {
+                        throw new NoSuchElementException();
+                    }
+                    return r.next();
+                }
+            };
+        });
     }
 
     /** Partitions by the precomputed shard number carried as the key. */

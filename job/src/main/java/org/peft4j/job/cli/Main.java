@@ -8,7 +8,8 @@ import java.util.List;
  */
 public final class Main {
     static final List<Command> COMMANDS = List.of(new ParamsCommand(), new PerplexityCommand(), new MergeCommand(),
-            new PromptsCommand(), new BenchCommand(), new BenchLayerCommand(), new BenchDataCommand());
+            new PromptsCommand(), new TrainCommand(), new InspectCommand(), new BenchCommand(),
+            new BenchLayerCommand(), new BenchDataCommand());
 
     private Main() {}
 

@@ -110,6 +110,52 @@ public final class Locations {
         return d.getFileSystem(hadoop).exists(new Path(d, name));
     }
 
+    /** Names of the directories directly under {@code dir} (empty when it does not exist). */
+    public static java.util.List<String> listDirs(String dir) throws IOException {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (isLocal(dir)) {
+            java.nio.file.Path d = localPath(dir);
+            if (Files.isDirectory(d)) {
+                try (var s = Files.list(d)) {
+                    s.filter(Files::isDirectory).forEach(p -> out.add(p.getFileName().toString()));
+                }
+            }
+            return out;
+        }
+        Path d = new Path(dir);
+        FileSystem fs = d.getFileSystem(hadoop);
+        if (fs.exists(d)) {
+            for (var st : fs.listStatus(d)) {
+                if (st.isDirectory()) {
+                    out.add(st.getPath().getName());
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Deletes {@code dir} and everything under it. */
+    public static void deleteRecursively(String dir) throws IOException {
+        if (isLocal(dir)) {
+            java.nio.file.Path d = localPath(dir);
+            if (Files.exists(d)) {
+                try (var s = Files.walk(d)) {
+                    for (java.nio.file.Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(p);
+                    }
+                }
+            }
+            return;
+        }
+        Path d = new Path(dir);
+        d.getFileSystem(hadoop).delete(d, true);
+    }
+
+    /** {@code dir + "/" + name} for any location syntax. */
+    public static String child(String dir, String name) {
+        return dir.endsWith("/") ? dir + name : dir + "/" + name;
+    }
+
     private static java.nio.file.Path localPath(String location) {
         URI u = uri(location);
         return u.getScheme() == null ? java.nio.file.Path.of(location) : java.nio.file.Path.of(u);

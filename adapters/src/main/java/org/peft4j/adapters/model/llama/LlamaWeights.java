@@ -88,21 +88,32 @@ public final class LlamaWeights {
      * the synthetic benchmark use this.
      */
     public static LlamaWeights random(LlamaConfig c, long seed, DataType type) {
+        return random(c, seed, type, false);
+    }
+
+    /**
+     * @param fanIn false: HF's normal(0, 0.02) everywhere (the benchmark's synthetic model); true: std 1/sqrt(d_in)
+     *     for linears and the head, 1 for the embedding, so that a random model's logits are of order one and
+     *     adapters can move them in a few hundred steps (the built-in model)
+     */
+    public static LlamaWeights random(LlamaConfig c, long seed, DataType type, boolean fanIn) {
         double std = 0.02;
-        INDArray embed = Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "embed")).muli(std);
+        INDArray embed = Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "embed"))
+                .muli(fanIn ? 1.0 : std);
         List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             Map<String, INDArray> lin = new LinkedHashMap<>();
             for (String m : AdapterSpec.MODULES) {
                 int[] s = c.moduleShape(m);
                 SplittableRandom rng = Init.forModule(seed, modulePath(l, m));
-                lin.put(m, Init.gaussian(type, s[0], s[1], rng).muli(std));
+                lin.put(m, Init.gaussian(type, s[0], s[1], rng).muli(fanIn ? 1.0 / Math.sqrt(s[0]) : std));
             }
             layers.add(new Layer(Nd4j.ones(type, 1, c.hiddenSize()), Nd4j.ones(type, 1, c.hiddenSize()), lin,
                     Map.of()));
         }
         INDArray head = c.tieWordEmbeddings() ? null
-                : Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head")).muli(std);
+                : Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head"))
+                        .muli(fanIn ? 1.0 / Math.sqrt(c.hiddenSize()) : std);
         return new LlamaWeights(c, embed, layers, Nd4j.ones(type, 1, c.hiddenSize()), head);
     }
 

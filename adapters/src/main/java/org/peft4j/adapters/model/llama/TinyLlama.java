@@ -18,6 +18,6 @@ public final class TinyLlama {
     }
 
     public static LlamaWeights weights(DataType type) {
-        return LlamaWeights.random(config(), SEED, type);
+        return LlamaWeights.random(config(), SEED, type, true);
     }
 }

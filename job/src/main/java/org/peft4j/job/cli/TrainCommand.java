@@ -1,0 +1,69 @@
+package org.peft4j.job.cli;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.peft4j.job.config.ConfigLoader;
+import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.rounds.RoundLoop;
+
+/** {@code train}: the distributed fine-tuning job. */
+final class TrainCommand implements Command {
+    /** A failure worth retrying: the run resumes from its newest complete checkpoint. */
+    static final int RESUMABLE = 3;
+
+    @Override
+    public String name() {
+        return "train";
+    }
+
+    @Override
+    public String summary() {
+        return "fine-tune adapters in rounds on Spark (resumes from the newest checkpoint in run.output)";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: deploy/peft4j train [--config FILE] [--set key=value ...]
+                  FILE is HOCON (conf/quickstart.conf, conf/examples/*.conf); keys are listed with their defaults
+                  in job/src/main/resources/reference.conf. --set and -Dpeft4j.key=value override the file, e.g.
+                  --set train.rounds=20 --set spark.master=local[4]. Exit codes: 0 done, 2 bad configuration or
+                  input, 3 failed but resumable (run the same command again).""";
+    }
+
+    @Override
+    public int run(List<String> argv, PrintStream out) throws Exception {
+        String file = null;
+        List<String> sets = new ArrayList<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
+            if ((a.equals("--config") || a.equals("--set")) && i + 1 >= argv.size()) {
+                throw new Args.UsageException("option " + a + " needs a value");
+            }
+            if (a.equals("--config")) {
+                file = argv.get(++i);
+            } else if (a.startsWith("--config=")) {
+                file = a.substring("--config=".length());
+            } else if (a.equals("--set")) {
+                sets.add(argv.get(++i));
+            } else if (a.startsWith("--set=")) {
+                sets.add(a.substring("--set=".length()));
+            } else {
+                throw new Args.UsageException("unknown option " + a + " (train takes --config FILE and --set k=v)");
+            }
+        }
+        JobConfig config = ConfigLoader.load(file, sets);
+        try {
+            RoundLoop.run(config, out);
+            return 0;
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (Exception e) {
+            System.err.println("peft4j train: failed: " + e + "\nThe run can be resumed: run the same command again;"
+                    + " it continues from the newest complete checkpoint under " + config.run().output());
+            e.printStackTrace();
+            return RESUMABLE;
+        }
+    }
+}

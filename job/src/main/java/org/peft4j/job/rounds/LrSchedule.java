@@ -1,0 +1,22 @@
+package org.peft4j.job.rounds;
+
+import org.peft4j.job.config.JobConfig;
+
+/** Learning rate by global step, decided on the driver and sent with each round. */
+public final class LrSchedule {
+    private LrSchedule() {}
+
+    public static double at(JobConfig.Train t, long step) {
+        if (step < t.warmupSteps()) {
+            return t.lr() * (step + 1) / t.warmupSteps();
+        }
+        long total = t.totalSteps();
+        double progress = total <= t.warmupSteps() ? 1
+                : (double) (step - t.warmupSteps()) / (total - t.warmupSteps());
+        return switch (t.lrSchedule()) {
+            case "linear" -> t.lr() * Math.max(0, 1 - progress);
+            case "cosine" -> t.lr() * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+            default -> t.lr();
+        };
+    }
+}

@@ -1,0 +1,68 @@
+package org.peft4j.job.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+    @TempDir
+    Path tmp;
+
+    String error(String hocon, String... sets) throws Exception {
+        Path f = tmp.resolve("run.conf");
+        Files.writeString(f, hocon);
+        return assertThrows(IllegalArgumentException.class, () -> ConfigLoader.load(f.toString(), List.of(sets)))
+                .getMessage();
+    }
+
+    @Test
+    void defaultsLoadAndOverridesApplyInOrder() throws Exception {
+        JobConfig c = ConfigLoader.load(null, List.of("train.rounds=7", "adapter.targets=[q_proj, v_proj]",
+                "run.output=hdfs://nn:8020/runs/x", "adapter.options={freeze_fraction=0.5}"));
+        assertEquals(7, c.train().rounds());
+        assertEquals(List.of("q_proj", "v_proj"), c.adapter().targets());
+        assertEquals("hdfs://nn:8020/runs/x", c.run().output());
+        assertEquals(0.5, c.adapter().lamdaOptions().freezeFraction());
+        assertEquals("lamda", c.adapter().method());
+        assertEquals(8.0, c.adapter().alpha(), "alpha null means alpha = rank");
+        assertEquals("conf/samples/commonsense_eval.json", c.data().evalPath());
+        assertTrue(c.rendered().contains("rounds=7"), c.rendered());
+        Path f = tmp.resolve("a.conf");
+        Files.writeString(f, "peft4j { train.rounds = 3, data.eval.path = null }");
+        JobConfig fromFile = ConfigLoader.load(f.toString(), List.of());
+        assertEquals(3, fromFile.train().rounds());
+        assertNull(fromFile.data().evalPath());
+        assertEquals(9, ConfigLoader.load(f.toString(), List.of("train.rounds=9")).train().rounds(), "--set wins");
+    }
+
+    @Test
+    void unknownKeysNameTheNearestValidOne() throws Exception {
+        String e = error("peft4j {\n  train {\n    round = 3\n  }\n}\n");
+        assertTrue(e.endsWith("line 3: unknown key peft4j.train.round (did you mean peft4j.train.rounds?)"), e);
+        assertTrue(error("spark.master = local").contains("unknown top-level key 'spark'"));
+        assertTrue(error("peft4j.data.train = [{dataset = commonsense, path = x, wieght = 2}]")
+                .contains("unknown key peft4j.data.train[0].wieght (did you mean weight?)"));
+    }
+
+    @Test
+    void wrongTypesAndRangesNameKeyExpectedAndFound() throws Exception {
+        String e = error("peft4j.adapter.rank = eight");
+        assertTrue(e.endsWith("line 1: peft4j.adapter.rank: expected an integer in [1, 65536], found \"eight\""), e);
+        assertTrue(error("peft4j.train.lr = -1").contains("peft4j.train.lr: expected a number in [0.0, 10.0],"
+                + " found -1"));
+        assertTrue(error("peft4j.adapter.method = lamdda").contains("expected one of [lora, lamda, lamda++, neat],"
+                + " found 'lamdda' (did you mean 'lamda'?)"));
+        assertTrue(error("peft4j.data.train = [{dataset = comonsense, path = x}]")
+                .contains("unknown dataset 'comonsense' (did you mean 'commonsense'?)"));
+        assertTrue(error("", "adapter.options={freeze=sometimes}").startsWith("peft4j.adapter: "));
+        assertTrue(error("peft4j.adapter.targets = q_proj").contains("expected a list of strings"));
+        assertTrue(error("peft4j.data { task = sequence }").contains("needs GLUE sources"));
+    }
+}

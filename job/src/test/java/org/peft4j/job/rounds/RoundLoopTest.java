@@ -1,0 +1,250 @@
+package org.peft4j.job.rounds;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.model.llama.TinyLlama;
+import org.peft4j.datasets.Datasets;
+import org.peft4j.datasets.batch.Batcher;
+import org.peft4j.datasets.batch.ExampleTokenizer;
+import org.peft4j.datasets.batch.TokenizedExample;
+import org.peft4j.datasets.prompt.PromptTemplate;
+import org.peft4j.datasets.read.BadRecords;
+import org.peft4j.job.checkpoint.CheckpointStore;
+import org.peft4j.job.config.ConfigLoader;
+import org.peft4j.job.config.JobConfig;
+
+/** The round loop in Spark local mode against single-process training, and its checkpoints. */
+class RoundLoopTest {
+    static JavaSparkContext sc;
+
+    @TempDir
+    static Path tmp;
+    static Path data;
+
+    @BeforeAll
+    static void start() throws Exception {
+        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("peft4j-round-loop-test")
+                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        // 16 records of identical length: every batch then scores the same number of tokens.
+        StringBuilder sb = new StringBuilder("[\n");
+        for (int i = 0; i < 16; i++) {
+            int a = i % 10;
+            int b = (i * 7 + 3) % 10;
+            sb.append(String.format("{\"instruction\": \"Is %d greater than %d?\", \"input\": \"\", \"output\":"
+                    + " \"answer%d\", \"answer\": \"answer%d\"}%s%n", a, b, a > b ? 1 : 2, a > b ? 1 : 2,
+                    i < 15 ? "," : ""));
+        }
+        data = tmp.resolve("train.json");
+        Files.writeString(data, sb.append("]\n"));
+    }
+
+    @AfterAll
+    static void stop() {
+        sc.stop();
+    }
+
+    static JobConfig config(String output, String... sets) throws Exception {
+        List<String> all = new ArrayList<>(List.of("run.output=" + tmp.resolve(output), "data.train=[{dataset ="
+                + " commonsense, path = \"" + data + "\"}]", "data.eval.path=null", "data.max_length=256",
+                "data.batch_rows=4", "train.rounds=3", "train.local_steps=2", "train.lr=0.01",
+                "checkpoint.every=0"));
+        all.addAll(List.of(sets));
+        return ConfigLoader.load(null, all);
+    }
+
+    static RoundLoop.Outcome run(JobConfig c) throws Exception {
+        return RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    /** Every record of the data file, tokenized and in shard order (what one executor holds). */
+    static List<TokenizedExample> examples(JobConfig c) throws Exception {
+        ExampleTokenizer et = new ExampleTokenizer(new org.peft4j.datasets.tokenize.ByteTokenizer(),
+                PromptTemplate.ALPACA, c.data().maxLength());
+        List<TokenizedExample> out = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(data);
+             Datasets.RecordStream s = Datasets.instructions("commonsense", in, "t", BadRecords.failing())) {
+            s.forEachRemaining(r -> out.add(et.causal(r)));
+        }
+        return TrainData.sorted(out);
+    }
+
+    static void assertSameBits(AdapterState expected, AdapterState actual) {
+        assertEquals(expected.tensors().keySet(), actual.tensors().keySet());
+        expected.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
+                actual.tensors().get(k).dup().data().asFloat(), k));
+        assertEquals(expected.moments().keySet(), actual.moments().keySet());
+        expected.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
+                actual.moments().get(k).dup().data().asFloat(), k));
+    }
+
+    @Test
+    void oneExecutorEqualsSingleProcessTrainingBitForBit() throws Exception {
+        JobConfig c = config("one", "spark.executors=1", "train.optimizer=sgd");
+        RoundLoop.Outcome distributed = run(c);
+
+        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        BatchPlan plan = new BatchPlan(examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
+        for (long s = 0; s < c.train().totalSteps(); s++) {
+            w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, LrSchedule.at(c.train(), s));
+        }
+        assertSameBits(AdapterState.of(w.adapters(), w.optimizer()), distributed.state());
+        assertEquals(6, distributed.globalStep());
+        Worker untrained = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        INDArray s0 = untrained.adapters().params().get("model.layers.0.self_attn.q_proj.lamda_S").value();
+        INDArray s1 = distributed.state().tensors().get("model.layers.0.self_attn.q_proj.lamda_S");
+        assertTrue(s0.sub(s1).amaxNumber().doubleValue() > 1e-4, "S trained");
+        double loss = (double) distributed.rounds().get(0).get("loss");
+        assertTrue(loss > 0 && loss < 10, "round 0 loss " + loss);
+    }
+
+    @Test
+    void twoExecutorsAveragingEveryStepEqualOneLargeBatch() throws Exception {
+        JobConfig c = config("two", "spark.executors=2", "train.optimizer=sgd", "train.local_steps=1",
+                "train.rounds=4", "adapter.method=lora", "data.batch_rows=4", "train.lr=1.0");
+        List<TokenizedExample> all = examples(c).subList(0, 8);
+        RoundLoop.Outcome distributed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
+                sc.parallelize(all, 2));
+
+        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        var big = BatchPlan.toTokenBatch(Batcher.pad(all, 8, w.model().tokenizer().padId()));
+        for (long s = 0; s < 4; s++) {
+            w.trainer().step(big, s, LrSchedule.at(c.train(), s));
+        }
+        AdapterState single = AdapterState.of(w.adapters(), w.optimizer());
+        double worst = 0;
+        for (var e : single.tensors().entrySet()) {
+            INDArray d = e.getValue().sub(distributed.state().tensors().get(e.getKey()));
+            worst = Math.max(worst, d.amaxNumber().doubleValue());
+        }
+        INDArray b = distributed.state().tensors().get("model.layers.0.self_attn.q_proj.lora_B");
+        double moved = b.amaxNumber().doubleValue();
+        assertTrue(moved > 1e-3, "LoRA B moved off zero by " + moved + ": the test trains something");
+        // Same sums in another order (two half-batch means vs one mean): equal up to float rounding.
+        assertTrue(worst < 1e-4 * moved, "max difference " + worst + " for updates of " + moved);
+    }
+
+    @Test
+    void baseWeightsStayBitIdenticalOnEveryExecutorAndTheDriver() throws Exception {
+        JobConfig c = config("frozen", "spark.executors=2", "adapter.method=lora");
+        run(c);
+        List<TargetLinear> fresh = new org.peft4j.adapters.model.llama.LlamaModel(
+                TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT)).linears();
+        List<Worker> workers = WorkerCache.idle();
+        assertFalse(workers.isEmpty(), "executor workers are cached across rounds");
+        assertTrue(WorkerCache.built() >= workers.size());
+        for (Worker w : workers) {
+            List<TargetLinear> trained = w.model().model().linears();
+            for (int i = 0; i < fresh.size(); i++) {
+                assertArrayEquals(fresh.get(i).weight().data().asFloat(), trained.get(i).weight().data().asFloat(),
+                        trained.get(i).path());
+            }
+            assertArrayEquals(TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT).embed().data().asFloat(),
+                    w.model().model().weights().embed().data().asFloat());
+        }
+    }
+
+    @Test
+    void resumingAfterAnInterruptionEqualsTheUninterruptedRunBitForBit() throws Exception {
+        String[] sets = {"spark.executors=2", "train.rounds=4", "checkpoint.every=1", "checkpoint.keep=10"};
+        RoundLoop.Outcome straight = run(config("straight", sets));
+
+        JobConfig c = config("interrupted", sets);
+        run(c);
+        // The crash: everything after round 2 (global step 4) is lost.
+        Path ckpts = tmp.resolve("interrupted/checkpoints");
+        deleteTree(ckpts.resolve(CheckpointStore.dirName(6)));
+        deleteTree(ckpts.resolve(CheckpointStore.dirName(8)));
+        deleteTree(tmp.resolve("interrupted/final"));
+        RoundLoop.Outcome resumed = run(c);
+        assertEquals(2, resumed.resumedFromRound());
+        assertEquals(2, resumed.rounds().size(), "only rounds 3 and 4 ran again");
+        assertSameBits(straight.state(), resumed.state());
+        assertTrue(Files.isRegularFile(tmp.resolve("interrupted/final/adapter_model.safetensors")));
+        List<String> metrics = Files.readAllLines(tmp.resolve("interrupted/metrics.jsonl"));
+        assertTrue(metrics.size() >= 4, metrics.toString());
+        assertTrue(new ObjectMapper().readTree(metrics.get(metrics.size() - 1)).has("tokens_per_s"));
+
+        // Another configuration must not continue these checkpoints.
+        JobConfig other = config("interrupted", sets[0], sets[1], sets[2], sets[3], "adapter.rank=4");
+        var e = assertThrows(IllegalArgumentException.class, () -> run(other));
+        assertTrue(e.getMessage().contains("peft4j.adapter.rank: checkpoint has 8, config has 4"), e.getMessage());
+    }
+
+    @Test
+    void corruptOrPartialCheckpointsAreSkippedForThePreviousCompleteOne() throws Exception {
+        JobConfig c = config("corrupt", "spark.executors=1", "train.rounds=4", "checkpoint.every=1",
+                "checkpoint.keep=3", "train.local_steps=1");
+        run(c);
+        Path ckpts = tmp.resolve("corrupt/checkpoints");
+        try (var dirs = Files.list(ckpts)) {
+            assertEquals(List.of(CheckpointStore.dirName(2), CheckpointStore.dirName(3), CheckpointStore.dirName(4)),
+                    dirs.map(p -> p.getFileName().toString()).sorted().toList(), "keep = 3");
+        }
+        CheckpointStore store = new CheckpointStore(ckpts.toString(), 3);
+        assertEquals(4, store.latest().orElseThrow().globalStep());
+        Path newest = ckpts.resolve(CheckpointStore.dirName(4)).resolve("adapter_model.safetensors");
+        byte[] b = Files.readAllBytes(newest);
+        Files.write(newest, Arrays.copyOf(b, b.length - 10));
+        assertEquals(3, store.latest().orElseThrow().globalStep(), "checksum mismatch: skipped");
+        Files.delete(ckpts.resolve(CheckpointStore.dirName(3)).resolve(CheckpointStore.MANIFEST));
+        assertEquals(2, store.latest().orElseThrow().globalStep(), "no manifest: incomplete, skipped");
+        Map<String, byte[]> files = store.latest().orElseThrow().files();
+        assertTrue(files.keySet().containsAll(List.of("adapter_config.json", "adapter_model.safetensors",
+                "state.safetensors", "trainer_state.json", "run.conf")), files.keySet().toString());
+        String trainer = new String(files.get("trainer_state.json"), StandardCharsets.UTF_8);
+        assertTrue(trainer.contains("\"global_step\" : 2") && trainer.contains("fingerprint"), trainer);
+    }
+
+    static void deleteTree(Path p) throws Exception {
+        if (Files.exists(p)) {
+            try (var s = Files.walk(p)) {
+                for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(q);
+                }
+            }
+        }
+    }
+
+    @Test
+    void glueSequenceHeadWithLamdaPlusPlusTrainsEvaluatesAndSavesTheHead() throws Exception {
+        String sst2 = Path.of(System.getProperty("peft4jtest.repo.root", ".."))
+                .resolve("datasets/src/test/resources/fixtures/glue/SST-2/train.tsv").toString();
+        JobConfig c = ConfigLoader.load(null, List.of("run.output=" + tmp.resolve("sst2"), "data.task=sequence",
+                "data.train=[{dataset = glue-sst2, path = \"" + sst2 + "\"}]", "data.eval.dataset=glue-sst2",
+                "data.eval.path=\"" + sst2 + "\"", "adapter.method=lamda++", "adapter.rank=4", "train.rounds=2",
+                "train.local_steps=2", "spark.executors=2", "checkpoint.every=0", "eval.every=1"));
+        RoundLoop.Outcome o = run(c);
+        assertEquals(2, o.rounds().size());
+        assertEquals(20, ((Number) o.lastEval().get("eval_records")).intValue());
+        double acc = (double) o.lastEval().get("eval_accuracy");
+        assertTrue(acc >= 0 && acc <= 1, "accuracy " + acc);
+        assertTrue(o.state().tensors().containsKey("score.weight"), o.state().tensors().keySet().toString());
+        String cfg = Files.readString(tmp.resolve("sst2/final/adapter_config.json"));
+        assertTrue(cfg.contains("modules_to_save") && cfg.contains("score.weight") && cfg.contains("rank_pattern"),
+                cfg);
+    }
+}
