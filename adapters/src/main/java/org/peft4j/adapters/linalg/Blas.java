@@ -20,9 +20,37 @@ public final class Blas {
     /** A sub-matrix of a c-order array: element offset from the array's start and row stride. */
     public record Block(INDArray base, long offset, int ld) {}
 
+    private static volatile boolean host = org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU();
+
+    /** Whether arrays live in host memory that OpenBLAS can read (nd4j-native); false on nd4j-cuda. */
+    public static boolean host() {
+        return host;
+    }
+
+    /**
+     * Forces the device path (strided views through ND4J) on a CPU build: how the GPU code path is tested on
+     * machines without a GPU. Not for production use.
+     */
+    public static void useDevicePathForTesting(boolean device) {
+        host = !device && org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU();
+    }
+
     /** {@code c = alpha op(a) op(b) + beta c}, op(a) m x k, op(b) k x n. */
     public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Block a, Block b,
                             double beta, Block c) {
+        if (!host) {
+            // GPU backend: the same sub-matrices as strided views, multiplied by ND4J on the device (into a
+            // temporary: Nd4j.gemm will not write into a view).
+            INDArray p = org.nd4j.linalg.factory.Nd4j.gemm(view(a, transA ? k : m, transA ? m : k),
+                    view(b, transB ? n : k, transB ? k : n), transA, transB);
+            INDArray out = view(c, m, n);
+            if (beta == 0) {
+                out.assign(p.muli(alpha));
+            } else {
+                out.muli(beta).addi(p.muli(alpha));
+            }
+            return;
+        }
         int ta = transA ? openblas.CblasTrans : openblas.CblasNoTrans;
         int tb = transB ? openblas.CblasTrans : openblas.CblasNoTrans;
         DataType type = c.base().dataType();
@@ -35,6 +63,11 @@ public final class Blas {
         } else {
             throw new IllegalArgumentException("GEMM needs FLOAT or DOUBLE, found " + type);
         }
+    }
+
+    private static INDArray view(Block x, int rows, int cols) {
+        return org.nd4j.linalg.factory.Nd4j.create(x.base().data(), new long[] {rows, cols},
+                new long[] {x.ld(), 1}, x.base().offset() + x.offset(), 'c', x.base().dataType());
     }
 
     private static FloatPointer floats(Block x) {

@@ -65,4 +65,20 @@ class ConfigLoaderTest {
         assertTrue(error("peft4j.adapter.targets = q_proj").contains("expected a list of strings"));
         assertTrue(error("peft4j.data { task = sequence }").contains("needs GLUE sources"));
     }
+
+    @Test
+    void everyShippedConfigurationLoads() throws Exception {
+        Path root = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+        JobConfig quick = ConfigLoader.load(root.resolve("conf/quickstart.conf").toString(), List.of());
+        assertEquals("builtin:tiny-llama", quick.model().path());
+        JobConfig cs = ConfigLoader.load(root.resolve("conf/examples/commonsense-lamda.conf").toString(), List.of());
+        assertEquals(32, cs.adapter().rank());
+        JobConfig mm = ConfigLoader.load(root.resolve("conf/examples/metamath-neat.conf").toString(), List.of());
+        assertEquals(2, mm.data().train().size());
+        assertEquals("neat", mm.adapter().method());
+        JobConfig sst = ConfigLoader.load(root.resolve("conf/examples/glue-sst2-lamdapp.conf").toString(),
+                List.of());
+        assertTrue(sst.data().sequenceTask());
+        assertEquals("lamda++", sst.adapter().method());
+    }
 }

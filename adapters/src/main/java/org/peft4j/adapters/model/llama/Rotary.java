@@ -58,6 +58,10 @@ final class Rotary {
             throw new IllegalArgumentException("rotary needs a whole c-order (tokens x heads*headDim) array");
         }
         int half = headDim / 2;
+        if (!org.peft4j.adapters.linalg.Blas.host()) {
+            rotateOnDevice(x, rows, length, heads, t, sign);
+            return;
+        }
         if (x.dataType() == DataType.DOUBLE) {
             DoubleBuffer b = x.data().asNioDouble();
             for (int r = 0; r < rows; r++) {
@@ -101,5 +105,21 @@ final class Rotary {
                 }
             }
         }
+    }
+
+    /** The same rotation as ND4J element-wise ops on half-head views, for device (GPU) arrays. */
+    private void rotateOnDevice(INDArray x, int rows, int length, int heads, Tables t, int sign) {
+        int half = headDim / 2;
+        long[] shape = {t.rows(), t.length(), 1, half};
+        INDArray cos = org.nd4j.linalg.factory.Nd4j.create(t.cos(), shape, x.dataType());
+        INDArray sin = org.nd4j.linalg.factory.Nd4j.create(t.sin(), shape, x.dataType()).muli(sign);
+        INDArray x4 = x.reshape('c', rows, length, heads, headDim);
+        var all = org.nd4j.linalg.indexing.NDArrayIndex.all();
+        INDArray x1 = x4.get(all, all, all, org.nd4j.linalg.indexing.NDArrayIndex.interval(0, half));
+        INDArray x2 = x4.get(all, all, all, org.nd4j.linalg.indexing.NDArrayIndex.interval(half, headDim));
+        INDArray sx1 = x1.mul(sin);
+        INDArray sx2 = x2.mul(sin);
+        x1.muli(cos).subi(sx2);
+        x2.muli(cos).addi(sx1);
     }
 }
