@@ -33,8 +33,8 @@ class PerplexityTest {
         }
         assertEquals(sum / (3 * (block - 1)), batched.nll(), 1e-5);
         assertEquals(Math.exp(batched.nll()), batched.perplexity(), 1e-9);
-        // A random model with small weights is close to uniform over its 259 tokens.
-        assertTrue(Math.abs(batched.nll() - Math.log(TinyLlama.VOCAB)) < 0.1, "nll " + batched.nll());
+        // A random model: near log(259) = 5.56 nats, a little worse because its random logits are of order one.
+        assertTrue(batched.nll() > 5 && batched.nll() < 7, "nll " + batched.nll());
     }
 
     @Test
