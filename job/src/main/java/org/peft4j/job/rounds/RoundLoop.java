@@ -210,8 +210,8 @@ public final class RoundLoop {
         t.put("global_step", step);
         t.put("peft4j_version", AdapterCheckpoint.VERSION);
         t.put("seed", c.run().seed());
-        t.put("data_position", Map.of("global_step", step, "scheme",
-                "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)"));
+        t.put("data_position", new java.util.TreeMap<>(Map.of("global_step", step, "scheme",
+                "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)")));
         t.put("fingerprint", fingerprint(c));
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(AdapterCheckpoint.CONFIG, adapter.config());
