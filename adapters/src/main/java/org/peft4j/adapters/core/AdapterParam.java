@@ -84,6 +84,21 @@ public final class AdapterParam {
         }
     }
 
+    /**
+     * Sets the frozen leading rows to exactly {@code n}, down as well as up: a freeze schedule is a function of the
+     * global step, and a worker may replay an earlier step (an executor taking over a lost executor's shard trains
+     * that shard's steps after having trained its own). Once every row is frozen the gradient buffer is released.
+     */
+    public void setFrozenRows(int n) {
+        if (alwaysFrozen) {
+            return;
+        }
+        frozenRows = Math.max(0, Math.min(n, rows()));
+        if (!isTrainable()) {
+            grad = null;
+        }
+    }
+
     /** Rows that still train, as a view of {@code t} (value, gradient or an optimizer moment of this shape). */
     public INDArray trainableRowsOf(INDArray t) {
         int f = frozenRows();

@@ -93,7 +93,7 @@ public final class LamdaAdapter implements Adapter {
     @Override
     public void onStep(long globalStep) {
         if (schedule != null) {
-            b.freezeLeadingRows(schedule.frozenRows(globalStep));
+            b.setFrozenRows(schedule.frozenRows(globalStep));
         }
     }
 

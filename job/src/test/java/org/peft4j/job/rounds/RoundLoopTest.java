@@ -82,10 +82,14 @@ class RoundLoopTest {
 
     /** Every record of the data file, tokenized and in shard order (what one executor holds). */
     static List<TokenizedExample> examples(JobConfig c) throws Exception {
+        return examplesFrom(data.toString(), c);
+    }
+
+    static List<TokenizedExample> examplesFrom(String file, JobConfig c) throws Exception {
         ExampleTokenizer et = new ExampleTokenizer(new org.peft4j.datasets.tokenize.ByteTokenizer(),
                 PromptTemplate.ALPACA, c.data().maxLength());
         List<TokenizedExample> out = new ArrayList<>();
-        try (InputStream in = Files.newInputStream(data);
+        try (InputStream in = Files.newInputStream(Path.of(file));
              Datasets.RecordStream s = Datasets.instructions("commonsense", in, "t", BadRecords.failing())) {
             s.forEachRemaining(r -> out.add(et.causal(r)));
         }
