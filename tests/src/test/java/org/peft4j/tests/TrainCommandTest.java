@@ -59,6 +59,15 @@ class TrainCommandTest {
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("resuming from") && !again.out().contains("round 1/3"), again.out());
 
+        Run eval = peft4j("eval", "--config", "conf/quickstart.conf", "--set", "run.output=" + output, "--set",
+                "data.eval.max_records=8");
+        assertEquals(0, eval.code(), eval.err());
+        JsonNode scores = new ObjectMapper().readTree(eval.out().strip());
+        assertEquals(output.resolve("final").toString(), scores.get("adapter").asText());
+        assertEquals(8, scores.get("eval_records").asInt());
+        assertEquals(last.get("eval_loss").asDouble(), scores.get("eval_loss").asDouble(), 1e-6,
+                "eval of final/ reproduces the last round's evaluation");
+
         Run merged = peft4j("merge", "--adapter", output.resolve("final").toString(), "--out",
                 tmp.resolve("merged").toString());
         assertEquals(0, merged.code(), merged.err());

@@ -8,7 +8,7 @@ import java.util.List;
  */
 public final class Main {
     static final List<Command> COMMANDS = List.of(new ParamsCommand(), new PerplexityCommand(), new MergeCommand(),
-            new PromptsCommand(), new TrainCommand(), new InspectCommand(), new BenchCommand(),
+            new PromptsCommand(), new TrainCommand(), new EvalCommand(), new InspectCommand(), new BenchCommand(),
             new BenchLayerCommand(), new BenchDataCommand());
 
     private Main() {}

@@ -39,6 +39,7 @@ public final class ConfigLoader {
 
     /** @param file a run file on any file system, or null for the defaults alone */
     public static JobConfig load(String file, List<String> sets) throws IOException {
+        ConfigFactory.invalidateCaches(); // re-read -D system properties set since the last load
         Config reference = ConfigFactory.parseResources(ConfigLoader.class.getClassLoader(), "reference.conf");
         Config user = ConfigFactory.empty();
         if (file != null) {
@@ -192,11 +193,15 @@ public final class ConfigLoader {
 
     static int integer(Config c, String key, int min, int max) {
         ConfigValue v = value(c, key, null, "an integer");
-        if (v.valueType() != ConfigValueType.NUMBER || !(v.unwrapped() instanceof Integer
+        long n;
+        if (v.valueType() == ConfigValueType.STRING && ((String) v.unwrapped()).strip().matches("-?\\d{1,18}")) {
+            n = Long.parseLong(((String) v.unwrapped()).strip()); // -D values are strings; HOCON converts them
+        } else if (v.valueType() == ConfigValueType.NUMBER && (v.unwrapped() instanceof Integer
                 || v.unwrapped() instanceof Long)) {
+            n = ((Number) v.unwrapped()).longValue();
+        } else {
             throw wrong(key, null, "an integer in [" + min + ", " + max + "]", v);
         }
-        long n = ((Number) v.unwrapped()).longValue();
         if (n < min || n > max) {
             throw wrong(key, null, "an integer in [" + min + ", " + max + "]", v);
         }
@@ -209,10 +214,20 @@ public final class ConfigLoader {
 
     static double number(Config c, String key, double min, double max, String listPath) {
         ConfigValue v = value(c, key, listPath, "a number");
-        if (v.valueType() != ConfigValueType.NUMBER) {
-            throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
+        double d;
+        if (v.valueType() == ConfigValueType.NUMBER) {
+            d = ((Number) v.unwrapped()).doubleValue();
+        } else {
+            try {
+                d = v.valueType() == ConfigValueType.STRING ? Double.parseDouble(((String) v.unwrapped()).strip())
+                        : Double.NaN;
+            } catch (NumberFormatException e) {
+                d = Double.NaN;
+            }
+            if (Double.isNaN(d)) {
+                throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
+            }
         }
-        double d = ((Number) v.unwrapped()).doubleValue();
         if (d < min || d > max) {
             throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
         }

@@ -42,6 +42,27 @@ public record AdapterState(Map<String, INDArray> tensors, Map<String, INDArray> 
         optimizer.loadState(m, optimizerSteps);
     }
 
+    /**
+     * Loads a saved adapter directory's tensors (adapter_model.safetensors, names as in {@code AdapterSet.params()})
+     * into a worker built from the same configuration; frozen tensors are checked to match, not overwritten.
+     */
+    public static void fromAdapterDirectory(String dir, Worker w) throws java.io.IOException {
+        String file = org.peft4j.job.fs.Locations.child(dir, org.peft4j.adapters.io.AdapterCheckpoint.TENSORS);
+        Map<String, INDArray> saved = Safetensors.read(org.peft4j.job.fs.Locations.read(file), file);
+        Map<String, AdapterParam> params = w.adapters().params();
+        for (var e : params.entrySet()) {
+            INDArray v = saved.get(e.getKey());
+            if (v == null || !java.util.Arrays.equals(v.shape(), e.getValue().value().shape())) {
+                throw new IllegalArgumentException(file + ": tensor " + e.getKey() + (v == null ? " is missing"
+                        : " has shape " + java.util.Arrays.toString(v.shape())) + "; was it saved by this"
+                        + " configuration?");
+            }
+            if (!e.getValue().alwaysFrozen()) {
+                e.getValue().value().assign(v.castTo(e.getValue().value().dataType()));
+            }
+        }
+    }
+
     public byte[] toBytes() {
         Map<String, INDArray> all = new LinkedHashMap<>();
         tensors.forEach((k, v) -> all.put(TENSOR + k, v));

@@ -43,6 +43,19 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void systemPropertiesOverrideTheFileAndSetOverridesThem() throws Exception {
+        Path f = tmp.resolve("b.conf");
+        Files.writeString(f, "peft4j.train.rounds = 3");
+        System.setProperty("peft4j.train.rounds", "11");
+        try {
+            assertEquals(11, ConfigLoader.load(f.toString(), List.of()).train().rounds());
+            assertEquals(12, ConfigLoader.load(f.toString(), List.of("train.rounds=12")).train().rounds());
+        } finally {
+            System.clearProperty("peft4j.train.rounds");
+        }
+    }
+
+    @Test
     void unknownKeysNameTheNearestValidOne() throws Exception {
         String e = error("peft4j {\n  train {\n    round = 3\n  }\n}\n");
         assertTrue(e.endsWith("line 3: unknown key peft4j.train.round (did you mean peft4j.train.rounds?)"), e);

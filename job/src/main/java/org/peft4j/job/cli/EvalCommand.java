@@ -1,0 +1,90 @@
+package org.peft4j.job.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.peft4j.adapters.io.AdapterCheckpoint;
+import org.peft4j.job.checkpoint.CheckpointStore;
+import org.peft4j.job.config.ConfigLoader;
+import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.eval.Evaluator;
+import org.peft4j.job.fs.Locations;
+import org.peft4j.job.rounds.AdapterState;
+import org.peft4j.job.rounds.RoundLoop;
+import org.peft4j.job.rounds.RunSpec;
+import org.peft4j.job.rounds.Worker;
+
+/** {@code eval}: scores a run's adapters on its held-out data, without Spark. */
+final class EvalCommand implements Command {
+
+    @Override
+    public String name() {
+        return "eval";
+    }
+
+    @Override
+    public String summary() {
+        return "score a run's adapters (final/ or its newest checkpoint) on data.eval";
+    }
+
+    @Override
+    public String usage() {
+        return """
+                usage: deploy/peft4j eval --config FILE [--set key=value ...] [--adapter DIR]
+                  Loads the run's base model and adapters (--adapter, else <run.output>/final, else the newest
+                  complete checkpoint) and prints one JSON object: eval_records, eval_loss and eval_accuracy (causal
+                  LM) or the GLUE metrics (sequence head), computed as during training.""";
+    }
+
+    @Override
+    public int run(List<String> argv, PrintStream out) throws Exception {
+        String file = null;
+        String adapter = null;
+        List<String> sets = new ArrayList<>();
+        for (int i = 0; i < argv.size(); i++) {
+            String a = argv.get(i);
+            if ((a.equals("--config") || a.equals("--set") || a.equals("--adapter")) && i + 1 >= argv.size()) {
+                throw new Args.UsageException("option " + a + " needs a value");
+            }
+            switch (a) {
+                case "--config" -> file = argv.get(++i);
+                case "--set" -> sets.add(argv.get(++i));
+                case "--adapter" -> adapter = argv.get(++i);
+                default -> throw new Args.UsageException("unknown option " + a
+                        + " (eval takes --config FILE, --set k=v and --adapter DIR)");
+            }
+        }
+        JobConfig c = ConfigLoader.load(file, sets);
+        if (c.data().evalPath() == null) {
+            throw new IllegalArgumentException("peft4j.data.eval.path is null: nothing to evaluate on");
+        }
+        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), c.data().sequenceTask()
+                ? org.peft4j.datasets.glue.GlueTask.parse(c.data().train().get(0).dataset().substring(5)).numLabels()
+                : 0));
+        String source;
+        String fin = Locations.child(c.run().output(), RoundLoop.FINAL);
+        if (adapter == null && Locations.exists(fin, AdapterCheckpoint.CONFIG)) {
+            adapter = fin;
+        }
+        if (adapter != null) {
+            AdapterState.fromAdapterDirectory(adapter, w);
+            source = adapter;
+        } else {
+            var ck = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"), 1).latest()
+                    .orElseThrow(() -> new IllegalArgumentException(c.run().output() + ": no final/ adapter and no"
+                            + " complete checkpoint to evaluate"));
+            AdapterState.fromBytes(ck.files().get("state.safetensors"), ck.dir()).applyTo(w.adapters(),
+                    w.optimizer());
+            source = ck.dir();
+        }
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("adapter", source);
+        o.putAll(Evaluator.evaluate(w, c));
+        out.println(new ObjectMapper().writeValueAsString(o));
+        return 0;
+    }
+}
