@@ -33,7 +33,7 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
     public static final List<String> DEFAULT_TARGETS = List.of("q_proj", "k_proj", "v_proj", "up_proj", "down_proj");
 
     private static final Map<String, Set<String>> OPTION_KEYS = Map.of(
-            "lora", Set.of("rslora"),
+            "lora", Set.of("rslora", "aggregation"),
             "lamda", Set.of("init", "freeze", "freeze_fraction"),
             "lamda++", Set.of("init", "freeze", "freeze_fraction", "r_min", "r_max"),
             "neat", Set.of("activation", "depth", "orientation"));
@@ -93,7 +93,7 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
         }
         Map<String, String> o = new LinkedHashMap<>(options);
         MethodOptions parsed = switch (method) {
-            case "lora" -> new LoraOptions(bool(o, "rslora", false));
+            case "lora" -> new LoraOptions(bool(o, "rslora", false), aggregation(o));
             case "lamda" -> lamda(o);
             case "lamda++" -> new LamdaPlusPlusOptions(lamda(o), integer(o, "r_min", Math.max(1, rank / 2)),
                     integer(o, "r_max", 2 * rank));
@@ -111,6 +111,16 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
                 LamdaInit.parse(o.getOrDefault("init", "svd-residual")),
                 FreezeMode.parse(o.getOrDefault("freeze", "paper")),
                 number(o, "freeze_fraction", 0.3));
+    }
+
+    private static boolean aggregation(Map<String, String> o) {
+        String v = o.getOrDefault("aggregation", "factors");
+        return switch (v) {
+            case "factors" -> false;
+            case "product" -> true;
+            default -> throw new IllegalArgumentException("aggregation: expected factors or product, found '" + v
+                    + "'");
+        };
     }
 
     private static boolean bool(Map<String, String> o, String key, boolean dflt) {
@@ -147,6 +157,7 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
         Map<String, Object> m = new LinkedHashMap<>();
         if (options instanceof LoraOptions l) {
             m.put("rslora", l.rsLora());
+            m.put("aggregation", l.aggregation());
         } else if (options instanceof LamdaOptions l) {
             putLamda(m, l);
         } else if (options instanceof LamdaPlusPlusOptions l) {

@@ -23,6 +23,7 @@ public final class LoraAdapter implements Adapter {
 
     private final AdapterParam a;
     private final AdapterParam b;
+    private final AdapterParam residual;
     private final double scaling;
     private final LoraOptions options;
     private final double alpha;
@@ -37,6 +38,28 @@ public final class LoraAdapter implements Adapter {
         int r = rank();
         this.scaling = options.rsLora() ? alpha / Math.sqrt(r) : alpha / r;
         this.scratch = new Scratch(aInit.dataType());
+        if (options.productAggregation()) {
+            // Never trained (all rows frozen) but not "always frozen": the driver updates it every round and it
+            // travels with the adapter state.
+            residual = AdapterParam.trainable("lora_residual",
+                    Nd4j.zeros(aInit.dataType(), aInit.rows(), bInit.columns()));
+            residual.setFrozenRows(residual.rows());
+        } else {
+            residual = null;
+        }
+    }
+
+    /** The dense residual of product aggregation, or null. */
+    public AdapterParam residual() {
+        return residual;
+    }
+
+    public AdapterParam a() {
+        return a;
+    }
+
+    public AdapterParam b() {
+        return b;
     }
 
     /** A Kaiming-uniform, B zero: the adapted layer equals the base layer at step 0. */
@@ -74,7 +97,7 @@ public final class LoraAdapter implements Adapter {
 
     @Override
     public List<AdapterParam> params() {
-        return List.of(a, b);
+        return residual == null ? List.of(a, b) : List.of(a, b, residual);
     }
 
     @Override
@@ -82,6 +105,9 @@ public final class LoraAdapter implements Adapter {
         INDArray u = scratch.get("u", x.rows(), rank());
         Gemm.set(u, x, false, a.value(), false);
         Gemm.add(y, u, false, b.value(), false, scaling);
+        if (residual != null) {
+            Gemm.add(y, x, false, residual.value(), false, 1.0);
+        }
         keptX = train ? x : null;
     }
 
@@ -98,13 +124,17 @@ public final class LoraAdapter implements Adapter {
         Gemm.add(a.grad(), keptX, true, gu, false, 1.0);
         if (dx != null) {
             Gemm.add(dx, gu, false, a.value(), true, 1.0);
+            if (residual != null) {
+                Gemm.add(dx, dy, false, residual.value(), true, 1.0);
+            }
         }
         keptX = null;
     }
 
     @Override
     public INDArray scaledDeltaWeight() {
-        return a.value().mmul(b.value()).muli(scaling);
+        INDArray d = a.value().mmul(b.value()).muli(scaling);
+        return residual == null ? d : d.addi(residual.value());
     }
 
     @Override
@@ -115,6 +145,6 @@ public final class LoraAdapter implements Adapter {
 
     @Override
     public Map<String, Object> describe() {
-        return Map.of("alpha", alpha, "rslora", options.rsLora());
+        return Map.of("alpha", alpha, "rslora", options.rsLora(), "aggregation", options.aggregation());
     }
 }

@@ -32,11 +32,20 @@ public final class PartitionResult implements Serializable {
         this.shapes = shapes;
     }
 
+    static final String PRODUCT = "p/";
+
     public static PartitionResult of(AdapterState s, double weight, double lossSum, long lossCount, long tokens) {
+        return of(s, Map.of(), weight, lossSum, lossCount, tokens);
+    }
+
+    /** @param products per LoRA target with product aggregation, its s A B (summed like the tensors) */
+    public static PartitionResult of(AdapterState s, Map<String, INDArray> products, double weight, double lossSum,
+                                     long lossCount, long tokens) {
         LinkedHashMap<String, double[]> sums = new LinkedHashMap<>();
         LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
         put(s.tensors(), AdapterState.TENSOR, weight, sums, shapes);
         put(s.moments(), AdapterState.MOMENT, weight, sums, shapes);
+        put(new java.util.TreeMap<>(products), PRODUCT, weight, sums, shapes);
         return new PartitionResult(weight, lossSum, lossCount, tokens, s.optimizerSteps(), sums, shapes);
     }
 
@@ -83,11 +92,26 @@ public final class PartitionResult implements Serializable {
             INDArray a = Nd4j.create(d, shapes.get(k), type);
             if (k.startsWith(AdapterState.TENSOR)) {
                 t.put(k.substring(AdapterState.TENSOR.length()), a);
-            } else {
+            } else if (k.startsWith(AdapterState.MOMENT)) {
                 m.put(k.substring(AdapterState.MOMENT.length()), a);
             }
         });
         return new AdapterState(t, m, optimizerSteps);
+    }
+
+    /** The example-weighted average of each target's s A B (product aggregation), by module path. */
+    public Map<String, INDArray> averageProducts(DataType type) {
+        Map<String, INDArray> out = new LinkedHashMap<>();
+        sums.forEach((k, s) -> {
+            if (k.startsWith(PRODUCT)) {
+                double[] d = new double[s.length];
+                for (int i = 0; i < s.length; i++) {
+                    d[i] = s[i] / weight;
+                }
+                out.put(k.substring(PRODUCT.length()), Nd4j.create(d, shapes.get(k), type));
+            }
+        });
+        return out;
     }
 
     public double weight() {

@@ -121,6 +121,7 @@ public final class RoundLoop {
             PartitionResult total = round(data.shards(), specB, in, c.spark().executors());
             in.destroy();
             total.average(DataType.FLOAT).applyTo(driver.adapters(), driver.optimizer());
+            ProductAggregation.foldResidual(driver.adapters(), total.averageProducts(DataType.FLOAT));
             step += c.train().localSteps();
             double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> m = new LinkedHashMap<>();
@@ -183,8 +184,8 @@ public final class RoundLoop {
                     rows += b.rows();
                     tokens += b.realTokens();
                 }
-                PartitionResult pr = PartitionResult.of(AdapterState.of(w.adapters(), w.optimizer()), rows,
-                        loss.sum(), loss.count(), tokens);
+                PartitionResult pr = PartitionResult.of(AdapterState.of(w.adapters(), w.optimizer()),
+                        ProductAggregation.products(w.adapters()), rows, loss.sum(), loss.count(), tokens);
                 return List.of(new Tuple2<>(p, pr)).iterator();
             } finally {
                 WorkerCache.release(w);

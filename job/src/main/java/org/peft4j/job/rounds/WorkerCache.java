@@ -28,8 +28,14 @@ public final class WorkerCache {
             }
             built++;
         }
-        return new Worker(spec);
+        // One build at a time per JVM: injection runs LAPACK (SVD) through ND4J, whose thread-safety is not
+        // documented, and a suite run where two local[2] tasks built workers at once ended with different adapters.
+        synchronized (BUILD_LOCK) {
+            return new Worker(spec);
+        }
     }
+
+    private static final Object BUILD_LOCK = new Object();
 
     public static synchronized void release(Worker w) {
         if (w.spec().nonce().equals(nonce)) {

@@ -251,4 +251,45 @@ class RoundLoopTest {
         assertTrue(cfg.contains("modules_to_save") && cfg.contains("score.weight") && cfg.contains("rank_pattern"),
                 cfg);
     }
+
+    @Test
+    void loraProductAggregationAveragesTheExecutorsUpdatesExactlyAndFactorsDoNot() throws Exception {
+        for (String aggregation : List.of("product", "factors")) {
+            JobConfig c = config("agg-" + aggregation, "spark.executors=2", "adapter.method=lora",
+                    "adapter.options={aggregation = " + aggregation + "}", "train.rounds=1", "train.local_steps=2",
+                    "train.lr=0.05");
+            List<TokenizedExample> all = examples(c).subList(0, 8);
+            RoundLoop.Outcome o = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
+                    sc.parallelize(all, 2));
+            RunSpec spec = new RunSpec(c, UUID.randomUUID().toString(), 0);
+            byte[] s0 = AdapterState.of(new Worker(spec).adapters(), new Worker(spec).optimizer()).toBytes();
+            String q = "model.layers.1.self_attn.q_proj";
+            INDArray expected = null;
+            for (int p = 0; p < 2; p++) {
+                Worker w = new Worker(spec);
+                AdapterState.fromBytes(s0, "s0").applyTo(w.adapters(), w.optimizer());
+                BatchPlan plan = new BatchPlan(all.subList(4 * p, 4 * p + 4), 4, w.model().tokenizer().padId(),
+                        c.run().seed(), p);
+                for (long st = 0; st < 2; st++) {
+                    w.trainer().step(BatchPlan.toTokenBatch(plan.batch(st)), st, LrSchedule.at(c.train(), st));
+                }
+                INDArray update = w.adapters().params().get(q + ".lora_A").value()
+                        .mmul(w.adapters().params().get(q + ".lora_B").value());
+                expected = expected == null ? update : expected.addi(update);
+            }
+            expected.divi(2); // equal shards, equal weights; s = alpha / r = 1
+            INDArray actual = o.state().tensors().get(q + ".lora_A").mmul(o.state().tensors().get(q + ".lora_B"));
+            if (aggregation.equals("product")) {
+                actual.addi(o.state().tensors().get(q + ".lora_residual"));
+            }
+            double scale = expected.amaxNumber().doubleValue();
+            double error = actual.sub(expected).amaxNumber().doubleValue();
+            assertTrue(scale > 1e-4, "the round trained: " + scale);
+            if (aggregation.equals("product")) {
+                assertTrue(error < 1e-5 * scale, "product: error " + error + " of " + scale);
+            } else {
+                assertTrue(error > 1e-3 * scale, "factors are inexact: error " + error + " of " + scale);
+            }
+        }
+    }
 }
