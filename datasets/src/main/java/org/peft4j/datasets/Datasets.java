@@ -38,7 +38,7 @@ public final class Datasets {
 
     public static RecordStream instructions(String dataset, InputStream in, String source, BadRecords bad) {
         if (dataset.startsWith("glue-")) {
-            GlueReader r = new GlueReader(GlueTask.parse(dataset.substring(5)), in, source, bad);
+            GlueReader r = new GlueReader(GlueTask.ofDataset(dataset), in, source, bad);
             return wrap(r, GlueReader::toInstruction, r);
         }
         Function<JsonRecords.Item, InstructionRecord> parse = switch (dataset) {

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,7 +13,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Collectors;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Tag;
@@ -79,9 +77,7 @@ class FaultTest {
                 "checkpoint.every=0", "data.eval.path=null", "data.batch_rows=4",
                 "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
                         + "\"}]"));
-        Path home = tmp.resolve("spark-home");
-        Files.createDirectories(home.resolve("launcher/target/scala-2.12"));
-        Files.createDirectories(home.resolve("jars"));
+        Path home = TestJvm.localClusterSparkHome(tmp.resolve("spark-home"));
         System.setProperty("spark.testing", "true");
         System.setProperty("spark.test.home", home.toString());
         AdapterState withKill;
@@ -99,10 +95,7 @@ class FaultTest {
 
     /** local-cluster with two executor JVMs; with {@code kill}, one executor is killed -9 once round 2 runs. */
     static AdapterState train(JobConfig c, boolean kill) throws Exception {
-        String flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-XX:+Ignore") || a.startsWith("-Djdk.")
-                        || a.startsWith("-Dorg.bytedeco"))
-                .collect(Collectors.joining(" "));
+        String flags = String.join(" ", TestJvm.flags());
         SparkConf conf = new SparkConf().setMaster("local-cluster[2,1,1024]").setAppName("peft4j-fault-test")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
                 .set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
@@ -140,17 +133,7 @@ class FaultTest {
             }
             return s;
         } finally {
-            deleteTree(Path.of(c.run().output()));
-        }
-    }
-
-    static void deleteTree(Path p) throws Exception {
-        if (Files.exists(p)) {
-            try (var s = Files.walk(p)) {
-                for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(q);
-                }
-            }
+            org.peft4j.job.fs.Locations.deleteRecursively(c.run().output());
         }
     }
 }

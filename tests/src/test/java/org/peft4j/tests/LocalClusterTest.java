@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Collectors;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Tag;
@@ -40,27 +38,12 @@ class LocalClusterTest {
                         + "\"}]"));
     }
 
-    /**
-     * A SPARK_HOME for the in-process Workers of local-cluster: only the layout Spark's launcher probes (the
-     * classes come from spark.executor.extraClassPath). Spark reads it from spark.test.home when spark.testing is
-     * set, which also spares setting environment variables from Java.
-     */
-    Path sparkHome() throws Exception {
-        Path home = tmp.resolve("spark-home");
-        java.nio.file.Files.createDirectories(home.resolve("launcher/target/scala-2.12"));
-        java.nio.file.Files.createDirectories(home.resolve("jars"));
-        return home;
-    }
-
     static AdapterState train(String master, JobConfig c) throws Exception {
         SparkConf conf = new SparkConf().setMaster(master).setAppName("peft4j-local-cluster-test")
                 .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1");
         if (master.startsWith("local-cluster")) {
             // Executors are new JVMs: the test's classpath and the JVM flags this one runs with.
-            String flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                    .filter(a -> a.startsWith("--add-opens") || a.startsWith("-XX:+Ignore") || a.startsWith("-Djdk.")
-                            || a.startsWith("-Dorg.bytedeco"))
-                    .collect(Collectors.joining(" "));
+            String flags = String.join(" ", TestJvm.flags());
             conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
                     .set("spark.executor.extraJavaOptions", flags)
                     .set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
@@ -77,7 +60,7 @@ class LocalClusterTest {
     @Test
     void twoExecutorJvmsGiveTheSameAdaptersAsOneJvm() throws Exception {
         System.setProperty("spark.testing", "true");
-        System.setProperty("spark.test.home", sparkHome().toString());
+        System.setProperty("spark.test.home", TestJvm.localClusterSparkHome(tmp.resolve("spark-home")).toString());
         AdapterState cluster;
         try {
             cluster = train("local-cluster[2,1,1024]", config("cluster"));

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
-import java.lang.management.ManagementFactory;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -14,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -70,7 +68,7 @@ class StandaloneClusterTest {
 
     Process start(Path home, String name, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(JAVA));
-        cmd.addAll(jvmFlags());
+        cmd.addAll(TestJvm.flags());
         cmd.addAll(List.of("-cp", home.resolve("jars") + "/*"));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile())
@@ -82,14 +80,6 @@ class StandaloneClusterTest {
         Process p = pb.start();
         processes.add(p);
         return p;
-    }
-
-    /** The Java 17 flags and native-memory caps this test JVM runs with (the surefire argLine). */
-    static List<String> jvmFlags() {
-        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-XX:+Ignore") || a.startsWith("-Djdk.")
-                        || a.startsWith("-Dorg.bytedeco"))
-                .collect(Collectors.toList());
     }
 
     @Test
@@ -119,7 +109,7 @@ class StandaloneClusterTest {
             "train.local_steps=2", "--set", "data.batch_rows=4", "--set", "data.eval.path=null", "--set",
             "checkpoint.every=0", "--set", "data.train=[{dataset = commonsense, path = \""
                 + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]"};
-        String executorFlags = String.join(" ", jvmFlags());
+        String executorFlags = String.join(" ", TestJvm.flags());
         List<String> submit = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", master,
                 "--deploy-mode", "client", "--class", "org.peft4j.job.cli.Main",
                 "--conf", "spark.executor.extraJavaOptions=" + executorFlags,

@@ -110,6 +110,14 @@ public enum GlueTask {
         return "glue-" + name().toLowerCase(Locale.ROOT);
     }
 
+    /** By dataset name as configs write it: glue-sst2, glue-mnli, ... */
+    public static GlueTask ofDataset(String dataset) {
+        if (!dataset.startsWith("glue-")) {
+            throw new IllegalArgumentException("not a GLUE dataset: '" + dataset + "' (expected glue-<task>)");
+        }
+        return parse(dataset.substring("glue-".length()));
+    }
+
     /** By name: sst2, sst-2, SST-2, sts-b, ... */
     public static GlueTask parse(String s) {
         String n = s.toUpperCase(Locale.ROOT).replace("-", "").replace("_", "");

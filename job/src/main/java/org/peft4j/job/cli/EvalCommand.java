@@ -2,11 +2,9 @@ package org.peft4j.job.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.peft4j.adapters.io.AdapterCheckpoint;
 import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.config.ConfigLoader;
@@ -42,29 +40,13 @@ final class EvalCommand implements Command {
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
-        String file = null;
-        String adapter = null;
-        List<String> sets = new ArrayList<>();
-        for (int i = 0; i < argv.size(); i++) {
-            String a = argv.get(i);
-            if ((a.equals("--config") || a.equals("--set") || a.equals("--adapter")) && i + 1 >= argv.size()) {
-                throw new Args.UsageException("option " + a + " needs a value");
-            }
-            switch (a) {
-                case "--config" -> file = argv.get(++i);
-                case "--set" -> sets.add(argv.get(++i));
-                case "--adapter" -> adapter = argv.get(++i);
-                default -> throw new Args.UsageException("unknown option " + a
-                        + " (eval takes --config FILE, --set k=v and --adapter DIR)");
-            }
-        }
-        JobConfig c = ConfigLoader.load(file, sets);
+        RunArgs args = RunArgs.parse(argv, name(), true);
+        String adapter = args.adapter();
+        JobConfig c = ConfigLoader.load(args.config(), args.sets());
         if (c.data().evalPath() == null) {
             throw new IllegalArgumentException("peft4j.data.eval.path is null: nothing to evaluate on");
         }
-        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), c.data().sequenceTask()
-                ? org.peft4j.datasets.glue.GlueTask.parse(c.data().train().get(0).dataset().substring(5)).numLabels()
-                : 0));
+        Worker w = new Worker(RunSpec.fresh(c));
         String source;
         String fin = Locations.child(c.run().output(), RoundLoop.FINAL);
         if (adapter == null && Locations.exists(fin, AdapterCheckpoint.CONFIG)) {
@@ -77,7 +59,7 @@ final class EvalCommand implements Command {
             var ck = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"), 1).latest()
                     .orElseThrow(() -> new IllegalArgumentException(c.run().output() + ": no final/ adapter and no"
                             + " complete checkpoint to evaluate"));
-            AdapterState.fromBytes(ck.files().get("state.safetensors"), ck.dir()).applyTo(w.adapters(),
+            AdapterState.fromBytes(ck.files().get(RoundLoop.STATE), ck.dir()).applyTo(w.adapters(),
                     w.optimizer());
             source = ck.dir();
         }

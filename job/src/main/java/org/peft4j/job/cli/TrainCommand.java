@@ -1,7 +1,6 @@
 package org.peft4j.job.cli;
 
 import java.io.PrintStream;
-import java.util.ArrayList;
 import java.util.List;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
@@ -34,26 +33,8 @@ final class TrainCommand implements Command {
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
-        String file = null;
-        List<String> sets = new ArrayList<>();
-        for (int i = 0; i < argv.size(); i++) {
-            String a = argv.get(i);
-            if ((a.equals("--config") || a.equals("--set")) && i + 1 >= argv.size()) {
-                throw new Args.UsageException("option " + a + " needs a value");
-            }
-            if (a.equals("--config")) {
-                file = argv.get(++i);
-            } else if (a.startsWith("--config=")) {
-                file = a.substring("--config=".length());
-            } else if (a.equals("--set")) {
-                sets.add(argv.get(++i));
-            } else if (a.startsWith("--set=")) {
-                sets.add(a.substring("--set=".length()));
-            } else {
-                throw new Args.UsageException("unknown option " + a + " (train takes --config FILE and --set k=v)");
-            }
-        }
-        JobConfig config = ConfigLoader.load(file, sets);
+        RunArgs args = RunArgs.parse(argv, name(), false);
+        JobConfig config = ConfigLoader.load(args.config(), args.sets());
         try {
             RoundLoop.run(config, out);
             return 0;

@@ -46,7 +46,7 @@ public final class Evaluator {
         Tokenizer tok = w.model().tokenizer();
         Map<String, Object> out = new LinkedHashMap<>();
         if (c.data().sequenceTask()) {
-            GlueTask task = GlueTask.parse(dataset.substring("glue-".length()));
+            GlueTask task = GlueTask.ofDataset(dataset);
             List<GlueRecord> records = new ArrayList<>();
             try (InputStream in = Locations.open(path);
                  GlueReader r = new GlueReader(task, in, path, BadRecords.failing())) {
@@ -118,7 +118,7 @@ public final class Evaluator {
             Double gold = MathAnswer.parse(answer);
             return gold != null && MathAnswer.correct(generated, gold);
         }
-        GlueTask task = GlueTask.parse(dataset.substring("glue-".length()));
+        GlueTask task = GlueTask.ofDataset(dataset);
         if (task.regression()) {
             Double gold = MathAnswer.parse(answer);
             return gold != null && Math.abs(GlueMetrics.fromGenerated(task, generated) - gold) < 0.5;

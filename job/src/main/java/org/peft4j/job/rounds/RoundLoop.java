@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
@@ -20,7 +19,6 @@ import org.peft4j.adapters.io.AdapterCheckpoint;
 import org.peft4j.adapters.model.LossSum;
 import org.peft4j.datasets.batch.PaddedBatch;
 import org.peft4j.datasets.batch.TokenizedExample;
-import org.peft4j.datasets.glue.GlueTask;
 import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.eval.Evaluator;
@@ -38,7 +36,7 @@ import scala.Tuple2;
  * the next state. The frozen base model never travels.
  */
 public final class RoundLoop {
-    static final String STATE = "state.safetensors";
+    public static final String STATE = "state.safetensors";
     static final String TRAINER = "trainer_state.json";
     static final String RUN_CONF = "run.conf";
     public static final String FINAL = "final";
@@ -75,9 +73,7 @@ public final class RoundLoop {
      */
     static Outcome run(JavaSparkContext sc, JobConfig c, PrintStream log, JavaRDD<TokenizedExample> shards)
             throws Exception {
-        int numLabels = c.data().sequenceTask()
-                ? GlueTask.parse(c.data().train().get(0).dataset().substring("glue-".length())).numLabels() : 0;
-        RunSpec spec = new RunSpec(c, UUID.randomUUID().toString(), numLabels);
+        RunSpec spec = RunSpec.fresh(c);
         Worker driver = new Worker(spec);
         log.println("peft4j: resolved configuration\n" + c.rendered());
         long base = driver.model().model().config().parameterCount();

@@ -46,7 +46,7 @@ public final class TrainData {
         if (c.data().sequenceTask()) {
             List<JavaRDD<GlueRecord>> parts = new ArrayList<>();
             for (JobConfig.Source s : c.data().train()) {
-                GlueTask task = GlueTask.parse(s.dataset().substring("glue-".length()));
+                GlueTask task = GlueTask.ofDataset(s.dataset());
                 parts.add(SparkRecords.glue(sc, task, s.path(), policy, read, skipped));
             }
             JavaRDD<GlueRecord> all = mix(sc, parts, c.data().train(), seed, TrainData::glueKey);

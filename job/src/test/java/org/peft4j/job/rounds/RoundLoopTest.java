@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
@@ -110,14 +109,14 @@ class RoundLoopTest {
         JobConfig c = config("one", "spark.executors=1", "train.optimizer=sgd");
         RoundLoop.Outcome distributed = run(c);
 
-        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        Worker w = new Worker(RunSpec.fresh(c));
         BatchPlan plan = new BatchPlan(examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
         for (long s = 0; s < c.train().totalSteps(); s++) {
             w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, LrSchedule.at(c.train(), s));
         }
         assertSameBits(AdapterState.of(w.adapters(), w.optimizer()), distributed.state());
         assertEquals(6, distributed.globalStep());
-        Worker untrained = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        Worker untrained = new Worker(RunSpec.fresh(c));
         INDArray s0 = untrained.adapters().params().get("model.layers.0.self_attn.q_proj.lamda_S").value();
         INDArray s1 = distributed.state().tensors().get("model.layers.0.self_attn.q_proj.lamda_S");
         assertTrue(s0.sub(s1).amaxNumber().doubleValue() > 1e-4, "S trained");
@@ -133,7 +132,7 @@ class RoundLoopTest {
         RoundLoop.Outcome distributed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
                 sc.parallelize(all, 2));
 
-        Worker w = new Worker(new RunSpec(c, UUID.randomUUID().toString(), 0));
+        Worker w = new Worker(RunSpec.fresh(c));
         var big = BatchPlan.toTokenBatch(Batcher.pad(all, 8, w.model().tokenizer().padId()));
         for (long s = 0; s < 4; s++) {
             w.trainer().step(big, s, LrSchedule.at(c.train(), s));
@@ -180,9 +179,9 @@ class RoundLoopTest {
         run(c);
         // The crash: everything after round 2 (global step 4) is lost.
         Path ckpts = tmp.resolve("interrupted/checkpoints");
-        deleteTree(ckpts.resolve(CheckpointStore.dirName(6)));
-        deleteTree(ckpts.resolve(CheckpointStore.dirName(8)));
-        deleteTree(tmp.resolve("interrupted/final"));
+        org.peft4j.job.fs.Locations.deleteRecursively(ckpts.resolve(CheckpointStore.dirName(6)).toString());
+        org.peft4j.job.fs.Locations.deleteRecursively(ckpts.resolve(CheckpointStore.dirName(8)).toString());
+        org.peft4j.job.fs.Locations.deleteRecursively(tmp.resolve("interrupted/final").toString());
         RoundLoop.Outcome resumed = run(c);
         assertEquals(2, resumed.resumedFromRound());
         assertEquals(2, resumed.rounds().size(), "only rounds 3 and 4 ran again");
@@ -223,16 +222,6 @@ class RoundLoopTest {
         assertTrue(trainer.contains("\"global_step\" : 2") && trainer.contains("fingerprint"), trainer);
     }
 
-    static void deleteTree(Path p) throws Exception {
-        if (Files.exists(p)) {
-            try (var s = Files.walk(p)) {
-                for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.delete(q);
-                }
-            }
-        }
-    }
-
     @Test
     void glueSequenceHeadWithLamdaPlusPlusTrainsEvaluatesAndSavesTheHead() throws Exception {
         String sst2 = Path.of(System.getProperty("peft4jtest.repo.root", ".."))
@@ -261,7 +250,7 @@ class RoundLoopTest {
             List<TokenizedExample> all = examples(c).subList(0, 8);
             RoundLoop.Outcome o = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
                     sc.parallelize(all, 2));
-            RunSpec spec = new RunSpec(c, UUID.randomUUID().toString(), 0);
+            RunSpec spec = RunSpec.fresh(c);
             byte[] s0 = AdapterState.of(new Worker(spec).adapters(), new Worker(spec).optimizer()).toBytes();
             String q = "model.layers.1.self_attn.q_proj";
             INDArray expected = null;

@@ -3,7 +3,6 @@ package org.peft4j.job.rounds;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.util.List;
-import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.job.config.ConfigLoader;
@@ -21,7 +20,7 @@ class WorkerReuseTest {
         // 40 steps: B's rows freeze one by one over steps 0..12, so steps 2 and 3 differ in what trains.
         JobConfig c = ConfigLoader.load(root + "/conf/quickstart.conf", List.of("data.batch_rows=4",
                 "train.local_steps=2", "train.rounds=20"));
-        RunSpec spec = new RunSpec(c, UUID.randomUUID().toString(), 0);
+        RunSpec spec = RunSpec.fresh(c);
         Worker driver = new Worker(spec);
         byte[] state = AdapterState.of(driver.adapters(), driver.optimizer()).toBytes();
         List<TokenizedExample> all = RoundLoopTest.examplesFrom(root + "/conf/samples/commonsense_eval.json", c);
