@@ -61,7 +61,8 @@ public final class Fixtures {
 
     /** Two target layers (q_proj, v_proj) plus one that is not a target (o_proj). */
     public static List<TargetLinear> layers(int dIn, int dOut, DataType type, long seed) {
-        return List.of(layer(PATH, dIn, dOut, type, seed),
+        return List.of(
+                layer(PATH, dIn, dOut, type, seed),
                 layer("model.layers.0.self_attn.v_proj", dIn, dOut, type, seed + 1),
                 layer("model.layers.0.self_attn.o_proj", dIn, dOut, type, seed + 2));
     }

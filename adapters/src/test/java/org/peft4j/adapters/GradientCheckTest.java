@@ -53,12 +53,17 @@ class GradientCheckTest {
         long seed = 100;
         for (AdapterParam p : layer.adapter().params()) {
             if (!p.alwaysFrozen()) {
-                p.value().assign(Fixtures.random(DataType.DOUBLE, p.rows(), p.columns(), seed++).muli(0.5));
+                p.value()
+                        .assign(Fixtures.random(DataType.DOUBLE, p.rows(), p.columns(), seed++)
+                                .muli(0.5));
             }
         }
         if (frozenRowsOfB > 0) {
             LamdaAdapter l = (LamdaAdapter) layer.adapter();
-            l.params().stream().filter(p -> p.name().equals("lamda_B")).findFirst().orElseThrow()
+            l.params().stream()
+                    .filter(p -> p.name().equals("lamda_B"))
+                    .findFirst()
+                    .orElseThrow()
                     .freezeLeadingRows(frozenRowsOfB);
         }
         INDArray x = Fixtures.random(DataType.DOUBLE, TOKENS, D_IN, 1);
@@ -103,7 +108,8 @@ class GradientCheckTest {
             return; // both zero to within rounding
         }
         double rel = Math.abs(analytic - numeric) / denom;
-        assertTrue(rel < MAX_REL_ERROR, what + ": analytic " + analytic + " vs numeric " + numeric + " (rel " + rel + ")");
+        assertTrue(
+                rel < MAX_REL_ERROR, what + ": analytic " + analytic + " vs numeric " + numeric + " (rel " + rel + ")");
     }
 
     @org.junit.jupiter.api.Test

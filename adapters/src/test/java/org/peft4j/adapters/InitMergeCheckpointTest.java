@@ -35,7 +35,9 @@ class InitMergeCheckpointTest {
         long seed = 300;
         for (AdapterParam p : set.params().values()) {
             if (!p.alwaysFrozen()) {
-                p.value().addi(Fixtures.random(p.value().dataType(), p.rows(), p.columns(), seed++).muli(0.05));
+                p.value()
+                        .addi(Fixtures.random(p.value().dataType(), p.rows(), p.columns(), seed++)
+                                .muli(0.05));
             }
         }
     }
@@ -116,21 +118,34 @@ class InitMergeCheckpointTest {
 
         Map<String, INDArray> t = Safetensors.read(tensors, "x");
         t.remove(Fixtures.PATH + ".lora_B");
-        var missing = assertThrows(IllegalArgumentException.class, () -> AdapterCheckpoint.load(
-                Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21), config, Safetensors.write(t, Map.of()), "ckpt"));
-        assertTrue(missing.getMessage().contains("module " + Fixtures.PATH + ": tensor lora_B missing"),
+        var missing = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterCheckpoint.load(
+                        Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
+                        config,
+                        Safetensors.write(t, Map.of()),
+                        "ckpt"));
+        assertTrue(
+                missing.getMessage().contains("module " + Fixtures.PATH + ": tensor lora_B missing"),
                 missing.getMessage());
 
         Map<String, INDArray> t2 = Safetensors.read(tensors, "x");
         t2.put(Fixtures.PATH + ".lora_A", t2.get(Fixtures.PATH + ".lora_A").reshape(RANK, D_IN));
-        var shape = assertThrows(IllegalArgumentException.class, () -> AdapterCheckpoint.load(
-                Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21), config, Safetensors.write(t2, Map.of()), "ckpt"));
-        assertTrue(shape.getMessage().contains("tensor lora_A has shape [6, 48], expected [48, 6]"),
-                shape.getMessage());
+        var shape = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterCheckpoint.load(
+                        Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
+                        config,
+                        Safetensors.write(t2, Map.of()),
+                        "ckpt"));
+        assertTrue(
+                shape.getMessage().contains("tensor lora_A has shape [6, 48], expected [48, 6]"), shape.getMessage());
 
         byte[] truncated = java.util.Arrays.copyOf(tensors, tensors.length - 10);
         var trunc = assertThrows(IllegalArgumentException.class, () -> Safetensors.read(truncated, "adapter.st"));
-        assertTrue(trunc.getMessage().startsWith("adapter.st: tensor '") && trunc.getMessage().contains("truncated"),
+        assertTrue(
+                trunc.getMessage().startsWith("adapter.st: tensor '")
+                        && trunc.getMessage().contains("truncated"),
                 trunc.getMessage());
 
         byte[] badHeader = tensors.clone();

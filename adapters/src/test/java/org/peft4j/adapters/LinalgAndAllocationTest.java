@@ -25,8 +25,10 @@ class LinalgAndAllocationTest {
 
     /** A matrix with known singular values: Q1 diag(s) Q2^T with orthonormal Q1, Q2. */
     private static INDArray withSpectrum(int m, int n, double[] s, long seed) {
-        INDArray q1 = TruncatedSvd.compute(Fixtures.random(DataType.DOUBLE, m, s.length, seed), s.length, 0).u();
-        INDArray q2 = TruncatedSvd.compute(Fixtures.random(DataType.DOUBLE, n, s.length, seed + 1), s.length, 0).u();
+        INDArray q1 = TruncatedSvd.compute(Fixtures.random(DataType.DOUBLE, m, s.length, seed), s.length, 0)
+                .u();
+        INDArray q2 = TruncatedSvd.compute(Fixtures.random(DataType.DOUBLE, n, s.length, seed + 1), s.length, 0)
+                .u();
         return q1.mmul(Nd4j.diag(Nd4j.createFromArray(s))).mmul(q2.transpose());
     }
 
@@ -41,18 +43,29 @@ class LinalgAndAllocationTest {
             TruncatedSvd.Result r = TruncatedSvd.compute(w, 8, 42);
             assertEquals(8, r.rank());
             for (int i = 0; i < 8; i++) {
-                assertEquals(s[i], r.sigma().getDouble(i), 1e-6 * s[0], "sigma " + i + " of " + shape[0] + "x" + shape[1]);
+                assertEquals(
+                        s[i], r.sigma().getDouble(i), 1e-6 * s[0], "sigma " + i + " of " + shape[0] + "x" + shape[1]);
             }
             // U and V^T orthonormal and reproduce the rank-8 part.
-            assertTrue(r.u().transpose().mmul(r.u()).sub(Nd4j.eye(8)).amaxNumber().doubleValue() < 1e-8);
-            assertTrue(r.vt().mmul(r.vt().transpose()).sub(Nd4j.eye(8)).amaxNumber().doubleValue() < 1e-8);
+            assertTrue(
+                    r.u().transpose().mmul(r.u()).sub(Nd4j.eye(8)).amaxNumber().doubleValue() < 1e-8);
+            assertTrue(r.vt().mmul(r.vt().transpose())
+                            .sub(Nd4j.eye(8))
+                            .amaxNumber()
+                            .doubleValue()
+                    < 1e-8);
             INDArray wr = r.u().mmul(Nd4j.diag(r.sigma().reshape(8))).mmul(r.vt());
             INDArray uw = r.u().transpose().mmul(w);
-            assertTrue(uw.sub(Nd4j.diag(r.sigma().reshape(8)).mmul(r.vt())).amaxNumber().doubleValue() < 1e-6);
+            assertTrue(uw.sub(Nd4j.diag(r.sigma().reshape(8)).mmul(r.vt()))
+                            .amaxNumber()
+                            .doubleValue()
+                    < 1e-6);
             assertEquals(shape[0], wr.rows());
         }
-        assertEquals(TruncatedSvd.compute(withSpectrum(700, 600, s, 3), 8, 42).u(),
-                TruncatedSvd.compute(withSpectrum(700, 600, s, 3), 8, 42).u(), "deterministic for a seed");
+        assertEquals(
+                TruncatedSvd.compute(withSpectrum(700, 600, s, 3), 8, 42).u(),
+                TruncatedSvd.compute(withSpectrum(700, 600, s, 3), 8, 42).u(),
+                "deterministic for a seed");
     }
 
     @Test
@@ -81,11 +94,21 @@ class LinalgAndAllocationTest {
             }
         }
         // Make some layers low-rank-ish so ranks differ.
-        layers.get(0).weight().assign(Fixtures.random(DataType.FLOAT, 32, 2, 1).mmul(Fixtures.random(DataType.FLOAT, 2, 32, 2)));
-        AdapterSet set = org.peft4j.adapters.core.AdapterInjector.inject(layers,
-                AdapterSpec.parse("lamda++", 4, null, List.of("q_proj", "v_proj"), 1, Map.of("r_min", "2", "r_max", "8")));
-        assertEquals(24, set.ranks().values().stream().mapToInt(Integer::intValue).sum(), set.ranks().toString());
-        assertEquals(8, set.ranks().get("model.layers.0.self_attn.q_proj"), set.ranks().toString());
+        layers.get(0)
+                .weight()
+                .assign(Fixtures.random(DataType.FLOAT, 32, 2, 1).mmul(Fixtures.random(DataType.FLOAT, 2, 32, 2)));
+        AdapterSet set = org.peft4j.adapters.core.AdapterInjector.inject(
+                layers,
+                AdapterSpec.parse(
+                        "lamda++", 4, null, List.of("q_proj", "v_proj"), 1, Map.of("r_min", "2", "r_max", "8")));
+        assertEquals(
+                24,
+                set.ranks().values().stream().mapToInt(Integer::intValue).sum(),
+                set.ranks().toString());
+        assertEquals(
+                8,
+                set.ranks().get("model.layers.0.self_attn.q_proj"),
+                set.ranks().toString());
         for (TargetLinear t : set.targets()) {
             assertEquals(1.0, t.adapter().scaling(), 1e-12, "LaMDA++ keeps s = alpha / r of the base rank");
         }
@@ -101,14 +124,17 @@ class LinalgAndAllocationTest {
                 "lamda", (long) r * r + (long) r * dOut,
                 "neat", 2L * r * dOut);
         expected.forEach((method, perTarget) -> {
-            AdapterSet set = Fixtures.inject(new Fixtures.Case(method, Map.of()),
-                    Fixtures.layers(dIn, dOut, DataType.FLOAT, 1), r);
+            AdapterSet set = Fixtures.inject(
+                    new Fixtures.Case(method, Map.of()), Fixtures.layers(dIn, dOut, DataType.FLOAT, 1), r);
             assertEquals(2 * perTarget, set.trainableCount(), method);
         });
-        AdapterSet deep = Fixtures.inject(new Fixtures.Case("neat", Map.of("depth", "6", "orientation", "columns")),
-                Fixtures.layers(dIn, dOut, DataType.FLOAT, 1), r);
+        AdapterSet deep = Fixtures.inject(
+                new Fixtures.Case("neat", Map.of("depth", "6", "orientation", "columns")),
+                Fixtures.layers(dIn, dOut, DataType.FLOAT, 1),
+                r);
         assertEquals(2 * (2L * r * dIn + 4L * r * r), deep.trainableCount());
-        AdapterSet lamda = Fixtures.inject(new Fixtures.Case("lamda", Map.of()), Fixtures.layers(dIn, dOut, DataType.FLOAT, 1), r);
+        AdapterSet lamda =
+                Fixtures.inject(new Fixtures.Case("lamda", Map.of()), Fixtures.layers(dIn, dOut, DataType.FLOAT, 1), r);
         lamda.setTotalSteps(10);
         lamda.onStep(3);
         assertEquals(2L * r * r, lamda.trainableCount(), "after freezing: r^2 per target");
@@ -136,25 +162,36 @@ class LinalgAndAllocationTest {
 
     @Test
     void badInputGetsClearErrors() {
-        var rank = assertThrows(IllegalArgumentException.class, () -> Fixtures.inject(
-                new Fixtures.Case("lora", Map.of()), Fixtures.layers(8, 6, DataType.FLOAT, 1), 7));
-        assertEquals("module " + Fixtures.PATH + ": rank must be <= min(d_in, d_out) = 6 (d_in 8, d_out 6), found 7",
+        var rank = assertThrows(
+                IllegalArgumentException.class,
+                () -> Fixtures.inject(
+                        new Fixtures.Case("lora", Map.of()), Fixtures.layers(8, 6, DataType.FLOAT, 1), 7));
+        assertEquals(
+                "module " + Fixtures.PATH + ": rank must be <= min(d_in, d_out) = 6 (d_in 8, d_out 6), found 7",
                 rank.getMessage());
-        var option = assertThrows(IllegalArgumentException.class, () -> AdapterSpec.parse("lamda", 4, null,
-                List.of("q_proj"), 0, Map.of("frezee", "paper")));
-        assertTrue(option.getMessage().startsWith("unknown lamda option 'frezee' (did you mean 'freeze'?)"),
+        var option = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterSpec.parse("lamda", 4, null, List.of("q_proj"), 0, Map.of("frezee", "paper")));
+        assertTrue(
+                option.getMessage().startsWith("unknown lamda option 'frezee' (did you mean 'freeze'?)"),
                 option.getMessage());
-        var value = assertThrows(IllegalArgumentException.class, () -> AdapterSpec.parse("neat", 4, null,
-                List.of("q_proj"), 0, Map.of("depth", "3")));
+        var value = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterSpec.parse("neat", 4, null, List.of("q_proj"), 0, Map.of("depth", "3")));
         assertEquals("depth: expected an even number >= 2, found 3", value.getMessage());
-        var target = assertThrows(IllegalArgumentException.class, () -> AdapterSpec.parse("lora", 4, null,
-                List.of("q_prj"), 0, Map.of()));
-        assertTrue(target.getMessage().contains("unknown module 'q_prj' (did you mean 'q_proj'?)"), target.getMessage());
-        var init = assertThrows(IllegalArgumentException.class, () -> AdapterSpec.parse("lamda", 4, null,
-                List.of("q_proj"), 0, Map.of("init", "svd")));
+        var target = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterSpec.parse("lora", 4, null, List.of("q_prj"), 0, Map.of()));
+        assertTrue(
+                target.getMessage().contains("unknown module 'q_prj' (did you mean 'q_proj'?)"), target.getMessage());
+        var init = assertThrows(
+                IllegalArgumentException.class,
+                () -> AdapterSpec.parse("lamda", 4, null, List.of("q_proj"), 0, Map.of("init", "svd")));
         assertEquals("init: expected one of svd-residual, svd-zero, random, found 'svd'", init.getMessage());
-        var mismatch = assertThrows(IllegalArgumentException.class, () -> new AdapterSpec("lora", 4, 4, List.of("q_proj"),
-                0, org.peft4j.adapters.neat.NeatOptions.DEFAULTS));
+        var mismatch = assertThrows(
+                IllegalArgumentException.class,
+                () -> new AdapterSpec(
+                        "lora", 4, 4, List.of("q_proj"), 0, org.peft4j.adapters.neat.NeatOptions.DEFAULTS));
         assertEquals("options of method lora: expected LoraOptions, found NeatOptions", mismatch.getMessage());
     }
 }

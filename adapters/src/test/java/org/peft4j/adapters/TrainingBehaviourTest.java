@@ -41,7 +41,8 @@ class TrainingBehaviourTest {
         List<INDArray> ys = new ArrayList<>();
         for (int i = 0; i < layers.size(); i++) {
             INDArray dw = Fixtures.random(DataType.FLOAT, D, 2, 50 + i)
-                    .mmul(Fixtures.random(DataType.FLOAT, 2, D, 60 + i)).muli(0.3 / D);
+                    .mmul(Fixtures.random(DataType.FLOAT, 2, D, 60 + i))
+                    .muli(0.3 / D);
             ys.add(x.mmul(layers.get(i).weight().add(dw)));
         }
         return new Task(x, ys);
@@ -69,7 +70,8 @@ class TrainingBehaviourTest {
         AdapterSet set = Fixtures.inject(c, layers, RANK);
         int steps = 150;
         set.setTotalSteps(steps);
-        List<INDArray> weightsBefore = layers.stream().map(l -> l.weight().dup()).toList();
+        List<INDArray> weightsBefore =
+                layers.stream().map(l -> l.weight().dup()).toList();
         Map<String, AdapterParam> params = set.params();
         Map<String, INDArray> frozenBefore = new java.util.LinkedHashMap<>();
         params.forEach((k, p) -> {
@@ -95,8 +97,9 @@ class TrainingBehaviourTest {
         // LaMDA's update lives in W0's top-r singular subspace once B freezes, so on this random-direction task it
         // can only fit part of the target (measured 0.66-0.81 of the start); LoRA and Neat fit it (0.00-0.30).
         double margin = c.method().startsWith("lamda") ? 0.85 : 0.5;
-        assertTrue(last < margin * first, c + ": loss " + first + " -> " + last + ", expected below " + margin
-                + " of the start");
+        assertTrue(
+                last < margin * first,
+                c + ": loss " + first + " -> " + last + ", expected below " + margin + " of the start");
     }
 
     /** Rows of B freeze exactly at floor((j + 1) t_f / r); from t_f on, B is constant and has no gradient. */
@@ -111,8 +114,13 @@ class TrainingBehaviourTest {
         LamdaAdapter lamda = (LamdaAdapter) set.targets().get(0).adapter();
         PmbFreezeSchedule schedule = lamda.freezeSchedule();
         assertEquals(6, schedule.freezeSteps());
-        assertEquals(List.of(1L, 3L, 4L, 6L), List.of(schedule.rowFreezeStep(0), schedule.rowFreezeStep(1),
-                schedule.rowFreezeStep(2), schedule.rowFreezeStep(3)));
+        assertEquals(
+                List.of(1L, 3L, 4L, 6L),
+                List.of(
+                        schedule.rowFreezeStep(0),
+                        schedule.rowFreezeStep(1),
+                        schedule.rowFreezeStep(2),
+                        schedule.rowFreezeStep(3)));
         AdapterParam b = lamda.params().get(2);
         assertEquals("lamda_B", b.name());
         AdamW opt = AdamW.defaults();
@@ -146,7 +154,8 @@ class TrainingBehaviourTest {
         var svd = org.peft4j.adapters.linalg.TruncatedSvd.compute(layer.weight(), RANK, 1);
         INDArray m = Fixtures.random(DataType.FLOAT, RANK, RANK, 9).muli(0.3);
         INDArray x = Fixtures.random(DataType.FLOAT, TOKENS, D, 5);
-        Task task = new Task(x, List.of(x.mmul(layer.weight().add(svd.u().mmul(m).mmul(svd.vt())))));
+        Task task =
+                new Task(x, List.of(x.mmul(layer.weight().add(svd.u().mmul(m).mmul(svd.vt())))));
         AdapterSet set = Fixtures.inject(new Fixtures.Case("lamda", Map.of()), List.of(layer), RANK);
         set.setTotalSteps(200);
         AdamW opt = AdamW.defaults();
@@ -182,6 +191,7 @@ class TrainingBehaviourTest {
         lamda.detach();
         AdapterSet lora = Fixtures.inject(new Fixtures.Case("lora", Map.of()), layers, RANK);
         lora.targets().get(0).forward(x, true);
-        assertEquals((long) TOKENS * (D + RANK) * 4, lora.targets().get(0).adapter().keptBytes(), "LoRA keeps x");
+        assertEquals(
+                (long) TOKENS * (D + RANK) * 4, lora.targets().get(0).adapter().keptBytes(), "LoRA keeps x");
     }
 }

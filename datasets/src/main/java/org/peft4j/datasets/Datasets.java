@@ -45,8 +45,7 @@ public final class Datasets {
             case "commonsense" -> CommonsenseReader::parse;
             case "metamath" -> MathReaders::metaMath;
             case "gsm8k" -> MathReaders::gsm8k;
-            default -> throw new IllegalArgumentException("unknown dataset '" + dataset + "' (one of " + names()
-                    + ")");
+            default -> throw new IllegalArgumentException("unknown dataset '" + dataset + "' (one of " + names() + ")");
         };
         Records<InstructionRecord> r = Records.json(in, source, parse, bad);
         return wrap(r, x -> x, r);

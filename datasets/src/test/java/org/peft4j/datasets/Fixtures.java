@@ -24,7 +24,7 @@ public final class Fixtures {
 
     public static List<InstructionRecord> read(String dataset, String file, BadRecords bad) {
         try (InputStream in = Files.newInputStream(path(file));
-             Datasets.RecordStream s = Datasets.instructions(dataset, in, file, bad)) {
+                Datasets.RecordStream s = Datasets.instructions(dataset, in, file, bad)) {
             List<InstructionRecord> out = new ArrayList<>();
             s.forEachRemaining(out::add);
             return out;

@@ -23,25 +23,31 @@ import org.peft4j.datasets.tokenize.ByteTokenizer;
 
 class PromptsAndBatchesTest {
     static final InstructionRecord WITH_INPUT = new InstructionRecord("Add the numbers.", "2 and 3", "5", "5", "t");
-    static final InstructionRecord NO_INPUT = new InstructionRecord("Is ice cold? {input}", "", "the correct answer is"
-            + " true", "true", "t");
+    static final InstructionRecord NO_INPUT =
+            new InstructionRecord("Is ice cold? {input}", "", "the correct answer is" + " true", "true", "t");
 
     @Test
     void alpacaTemplateByteForByte() {
-        assertEquals("Below is an instruction that describes a task, paired with an input that provides further"
-                + " context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
-                + "Add the numbers.\n\n### Input:\n2 and 3\n\n### Response:\n", PromptTemplate.ALPACA.prompt(WITH_INPUT));
-        assertEquals("Below is an instruction that describes a task. Write a response that appropriately completes"
-                + " the request.\n\n### Instruction:\nIs ice cold? {input}\n\n### Response:\nthe correct answer is true",
-                PromptTemplate.ALPACA.full(NO_INPUT), "no Input section; placeholders inside records stay as written");
+        assertEquals(
+                "Below is an instruction that describes a task, paired with an input that provides further"
+                        + " context. Write a response that appropriately completes the request.\n\n### Instruction:\n"
+                        + "Add the numbers.\n\n### Input:\n2 and 3\n\n### Response:\n",
+                PromptTemplate.ALPACA.prompt(WITH_INPUT));
+        assertEquals(
+                "Below is an instruction that describes a task. Write a response that appropriately completes"
+                        + " the request.\n\n### Instruction:\nIs ice cold? {input}\n\n### Response:\nthe correct answer is true",
+                PromptTemplate.ALPACA.full(NO_INPUT),
+                "no Input section; placeholders inside records stay as written");
     }
 
     @Test
     void verbatimLlmAdaptersTemplateKeepsItsIndentationAndNoqaText() {
         String indent = " ".repeat(16);
-        assertEquals("Below is an instruction that describes a task. Write a response that appropriately completes"
-                + " the request.  # noqa: E501\n\n" + indent + "### Instruction:\n" + indent + "Is ice cold? {input}\n"
-                + indent + "\n" + indent + "### Response:\n" + indent + "the correct answer is true",
+        assertEquals(
+                "Below is an instruction that describes a task. Write a response that appropriately completes"
+                        + " the request.  # noqa: E501\n\n" + indent + "### Instruction:\n" + indent
+                        + "Is ice cold? {input}\n"
+                        + indent + "\n" + indent + "### Response:\n" + indent + "the correct answer is true",
                 PromptTemplate.LLM_ADAPTERS_VERBATIM.full(NO_INPUT));
     }
 
@@ -107,13 +113,17 @@ class PromptsAndBatchesTest {
                     assertEquals(TokenizedExample.IGNORE, p.labels()[r * p.length() + t]);
                     assertEquals(tok.padId(), p.inputIds()[r * p.length() + t]);
                 }
-                seen.merge(Arrays.toString(Arrays.copyOfRange(p.inputIds(), r * p.length(), r * p.length() + n)), 1,
+                seen.merge(
+                        Arrays.toString(Arrays.copyOfRange(p.inputIds(), r * p.length(), r * p.length() + n)),
+                        1,
                         Integer::sum);
                 realTokens += n;
             }
         }
         assertEquals(examples.stream().mapToLong(TokenizedExample::length).sum(), realTokens);
-        assertEquals(examples.size(), seen.values().stream().mapToInt(Integer::intValue).sum());
+        assertEquals(
+                examples.size(),
+                seen.values().stream().mapToInt(Integer::intValue).sum());
         // Length grouping: padding overhead is far below what random batching of these lengths would give.
         long padded = a.stream().mapToLong(p -> (long) p.rows() * p.length()).sum();
         assertTrue(padded < 1.35 * realTokens, padded + " padded for " + realTokens + " real tokens");

@@ -27,7 +27,10 @@ class ReadersTest {
         assertTrue(first.instruction().startsWith("Please answer the following question with true or false"));
         assertEquals("", first.input());
         assertEquals("the correct answer is " + first.answer(), first.output());
-        assertTrue(rs.stream().anyMatch(r -> r.instruction().contains("数学") || r.instruction().contains("😀")),
+        assertTrue(
+                rs.stream()
+                        .anyMatch(r -> r.instruction().contains("数学")
+                                || r.instruction().contains("😀")),
                 "unicode kept");
         assertEquals("Context: ", rs.get(30).input().substring(0, 9));
         String longOne = rs.get(31).instruction();
@@ -50,9 +53,16 @@ class ReadersTest {
 
     @Test
     void everyGlueLayoutReads() throws IOException {
-        String[][] files = {{"sst2", "SST-2/train.tsv"}, {"cola", "CoLA/train.tsv"}, {"mrpc", "MRPC/train.tsv"},
-            {"qqp", "QQP/train.tsv"}, {"stsb", "STS-B/train.tsv"}, {"mnli", "MNLI/dev_matched.tsv"},
-            {"qnli", "QNLI/train.tsv"}, {"rte", "RTE/train.tsv"}};
+        String[][] files = {
+            {"sst2", "SST-2/train.tsv"},
+            {"cola", "CoLA/train.tsv"},
+            {"mrpc", "MRPC/train.tsv"},
+            {"qqp", "QQP/train.tsv"},
+            {"stsb", "STS-B/train.tsv"},
+            {"mnli", "MNLI/dev_matched.tsv"},
+            {"qnli", "QNLI/train.tsv"},
+            {"rte", "RTE/train.tsv"}
+        };
         for (String[] f : files) {
             GlueTask task = GlueTask.parse(f[0]);
             List<GlueRecord> rs = glue(task, f[1]);
@@ -75,11 +85,15 @@ class ReadersTest {
         assertEquals(cols[4], mrpc.get(0).pair(), "quotes are part of the text, and CRLF is gone");
         assertEquals(Double.parseDouble(cols[0]), mrpc.get(0).target());
         List<GlueRecord> mnli = glue(GlueTask.MNLI, "MNLI/dev_matched.tsv");
-        String[] m = Files.readAllLines(Fixtures.path("glue/MNLI/dev_matched.tsv")).get(1).split("\t");
+        String[] m = Files.readAllLines(Fixtures.path("glue/MNLI/dev_matched.tsv"))
+                .get(1)
+                .split("\t");
         assertEquals(m[8], mnli.get(0).text());
         assertEquals(m[9], mnli.get(0).pair());
-        assertEquals(List.of("entailment", "neutral", "contradiction").indexOf(m[11]), (int) mnli.get(0).target());
-        String[] c = Files.readAllLines(Fixtures.path("glue/CoLA/train.tsv")).get(0).split("\t");
+        assertEquals(List.of("entailment", "neutral", "contradiction").indexOf(m[11]), (int)
+                mnli.get(0).target());
+        String[] c =
+                Files.readAllLines(Fixtures.path("glue/CoLA/train.tsv")).get(0).split("\t");
         GlueRecord cola0 = glue(GlueTask.COLA, "CoLA/train.tsv").get(0);
         assertEquals(c[3], cola0.text(), "CoLA has no header: the first line is a record");
         assertNull(cola0.pair());
@@ -87,8 +101,8 @@ class ReadersTest {
 
     @Test
     void glueInstructionFormNamesTheTaskAndLabel() {
-        InstructionRecord r = GlueReader.toInstruction(new GlueRecord(GlueTask.RTE, "A man sleeps.", "A man rests.",
-                0, "entailment", "x"));
+        InstructionRecord r = GlueReader.toInstruction(
+                new GlueRecord(GlueTask.RTE, "A man sleeps.", "A man rests.", 0, "entailment", "x"));
         assertEquals(GlueTask.RTE.instruction(), r.instruction());
         assertEquals("Sentence 1: A man sleeps.\nSentence 2: A man rests.", r.input());
         assertEquals("entailment", r.output());
@@ -100,13 +114,15 @@ class ReadersTest {
     void aMissingFieldFailsWithFileRecordLineAndField() {
         String json = "[\n  {\"instruction\": \"a\", \"output\": \"b\", \"answer\": \"true\"},\n"
                 + "  {\"instruction\": \"c\", \"input\": \"\", \"answer\": \"false\"}\n]";
-        var e = assertThrows(BadRecords.BadRecordException.class, () -> readAll("commonsense", json, "cs.json",
-                BadRecords.failing()));
+        var e = assertThrows(
+                BadRecords.BadRecordException.class,
+                () -> readAll("commonsense", json, "cs.json", BadRecords.failing()));
         assertEquals("cs.json: record 2 (line 3): field 'output' is missing", e.getMessage());
-        var wrongType = assertThrows(BadRecords.BadRecordException.class, () -> readAll("gsm8k",
-                "{\"question\": \"q\", \"answer\": 18}\n", "g.jsonl", BadRecords.failing()));
-        assertEquals("g.jsonl: record 1 (line 1): field 'answer' must be a string, found number",
-                wrongType.getMessage());
+        var wrongType = assertThrows(
+                BadRecords.BadRecordException.class,
+                () -> readAll("gsm8k", "{\"question\": \"q\", \"answer\": 18}\n", "g.jsonl", BadRecords.failing()));
+        assertEquals(
+                "g.jsonl: record 1 (line 1): field 'answer' must be a string, found number", wrongType.getMessage());
     }
 
     @Test
@@ -115,20 +131,26 @@ class ReadersTest {
                 + "{\"question\": \"q3\", \"answer\": \"no marker\"}\r\n\r\n{\"question\": \"q4\", \"answer\": \"#### 4\"}";
         BadRecords bad = new BadRecords(BadRecords.Policy.SKIP);
         List<InstructionRecord> rs = readAll("gsm8k", jsonl, "g.jsonl", bad);
-        assertEquals(List.of("3", "4"), rs.stream().map(InstructionRecord::answer).toList());
+        assertEquals(
+                List.of("3", "4"), rs.stream().map(InstructionRecord::answer).toList());
         assertEquals(2, bad.read());
         assertEquals(2, bad.skipped());
-        assertTrue(bad.messages().get(0).startsWith("g.jsonl: record 2 (line 2): malformed JSON"),
+        assertTrue(
+                bad.messages().get(0).startsWith("g.jsonl: record 2 (line 2): malformed JSON"),
                 bad.messages().get(0));
-        assertEquals("g.jsonl: record 3 (line 3): field 'answer' has no number after '####'", bad.messages().get(1));
+        assertEquals(
+                "g.jsonl: record 3 (line 3): field 'answer' has no number after '####'",
+                bad.messages().get(1));
         assertTrue(bad.summary().startsWith("2 records read, 2 skipped"));
     }
 
     @Test
     void malformedJsonInsideAnArrayEndsTheFileWithItsLine() {
-        String json = "[\n{\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\", \"answer\": \"true\"},\n{\"instruction\": ]";
-        var e = assertThrows(IllegalArgumentException.class, () -> readAll("commonsense", json, "cs.json",
-                new BadRecords(BadRecords.Policy.SKIP)));
+        String json =
+                "[\n{\"instruction\": \"a\", \"input\": \"\", \"output\": \"b\", \"answer\": \"true\"},\n{\"instruction\": ]";
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> readAll("commonsense", json, "cs.json", new BadRecords(BadRecords.Policy.SKIP)));
         assertTrue(e.getMessage().startsWith("cs.json: line 3, column"), e.getMessage());
     }
 
@@ -138,24 +160,26 @@ class ReadersTest {
         BadRecords bad = BadRecords.failing();
         var e = assertThrows(BadRecords.BadRecordException.class, () -> {
             try (GlueReader r = new GlueReader(GlueTask.RTE, Fixtures.stream(tsv), "rte.tsv", bad)) {
-                r.forEachRemaining(x -> { });
+                r.forEachRemaining(x -> {});
             }
         });
-        assertEquals("rte.tsv: line 3: column 3 (label): expected one of [entailment, not_entailment] or 0/1,"
-                + " found 'maybe'", e.getMessage());
+        assertEquals(
+                "rte.tsv: line 3: column 3 (label): expected one of [entailment, not_entailment] or 0/1,"
+                        + " found 'maybe'",
+                e.getMessage());
         var shortRow = assertThrows(BadRecords.BadRecordException.class, () -> {
             try (GlueReader r = new GlueReader(GlueTask.MNLI, Fixtures.stream("h\n1\t2\t3\n"), "m.tsv", bad)) {
-                r.forEachRemaining(x -> { });
+                r.forEachRemaining(x -> {});
             }
         });
-        assertEquals("m.tsv: line 2: glue-mnli needs at least 11 tab-separated columns, found 3",
-                shortRow.getMessage());
+        assertEquals(
+                "m.tsv: line 2: glue-mnli needs at least 11 tab-separated columns, found 3", shortRow.getMessage());
     }
 
     static List<InstructionRecord> readAll(String dataset, String text, String source, BadRecords bad) {
         List<InstructionRecord> out = new ArrayList<>();
         try (InputStream in = Fixtures.stream(text);
-             Datasets.RecordStream s = Datasets.instructions(dataset, in, source, bad)) {
+                Datasets.RecordStream s = Datasets.instructions(dataset, in, source, bad)) {
             s.forEachRemaining(out::add);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
@@ -165,8 +189,8 @@ class ReadersTest {
 
     static List<GlueRecord> glue(GlueTask task, String file) throws IOException {
         List<GlueRecord> out = new ArrayList<>();
-        try (GlueReader r = new GlueReader(task, Files.newInputStream(Fixtures.path("glue/" + file)), file,
-                BadRecords.failing())) {
+        try (GlueReader r =
+                new GlueReader(task, Files.newInputStream(Fixtures.path("glue/" + file)), file, BadRecords.failing())) {
             r.forEachRemaining(out::add);
         }
         return out;

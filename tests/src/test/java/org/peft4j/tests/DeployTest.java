@@ -39,22 +39,40 @@ class DeployTest {
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path jar = Files.createFile(tmp.resolve("peft4j-job-spark.jar"));
         var env = java.util.Map.of("SPARK_HOME", tmp.resolve("spark").toString(), "PEFT4J_JAR", jar.toString());
-        Run r = run(List.of("deploy/spark-submit.sh", "--master", "spark://h:7077", "--gpu", "--", "--config",
-                "hdfs:///c.conf", "--set", "train.rounds=3"), env);
+        Run r = run(
+                List.of(
+                        "deploy/spark-submit.sh",
+                        "--master",
+                        "spark://h:7077",
+                        "--gpu",
+                        "--",
+                        "--config",
+                        "hdfs:///c.conf",
+                        "--set",
+                        "train.rounds=3"),
+                env);
         assertEquals(0, r.code(), r.out());
         List<String> args = r.out().lines().toList();
-        assertEquals(List.of(jar.toString(), "train", "--config", "hdfs:///c.conf", "--set", "train.rounds=3"),
-                args.subList(args.size() - 6, args.size()), "jar, then peft4j's arguments");
+        assertEquals(
+                List.of(jar.toString(), "train", "--config", "hdfs:///c.conf", "--set", "train.rounds=3"),
+                args.subList(args.size() - 6, args.size()),
+                "jar, then peft4j's arguments");
         assertTrue(args.contains("org.peft4j.job.cli.Main") && args.contains("spark://h:7077"), r.out());
-        assertTrue(args.stream().anyMatch(a -> a.startsWith("spark.executor.extraJavaOptions=")
-                && a.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED")
-                && a.contains("-Dorg.bytedeco.javacpp.maxphysicalbytes=24g")), r.out());
-        assertTrue(args.contains("spark.executor.resource.gpu.amount=1")
-                && args.contains("spark.task.resource.gpu.amount=1"), r.out());
+        assertTrue(
+                args.stream()
+                        .anyMatch(a -> a.startsWith("spark.executor.extraJavaOptions=")
+                                && a.contains("--add-opens=java.base/sun.nio.ch=ALL-UNNAMED")
+                                && a.contains("-Dorg.bytedeco.javacpp.maxphysicalbytes=24g")),
+                r.out());
+        assertTrue(
+                args.contains("spark.executor.resource.gpu.amount=1")
+                        && args.contains("spark.task.resource.gpu.amount=1"),
+                r.out());
         Run cpu = run(List.of("deploy/spark-submit.sh", "--master", "yarn", "--", "--config", "x.conf"), env);
         assertTrue(cpu.out().lines().noneMatch(a -> a.contains("resource.gpu")), cpu.out());
 
-        Run noJar = run(List.of("deploy/spark-submit.sh", "--", "--config", "x"),
+        Run noJar = run(
+                List.of("deploy/spark-submit.sh", "--", "--config", "x"),
                 java.util.Map.of("PEFT4J_JAR", tmp.resolve("missing.jar").toString()));
         assertEquals(2, noJar.code());
         assertTrue(noJar.out().contains("mvn -B -Pshaded -DskipTests package"), noJar.out());

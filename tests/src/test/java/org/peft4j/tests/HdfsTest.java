@@ -34,6 +34,7 @@ class HdfsTest {
 
     @TempDir
     static Path tmp;
+
     static MiniDFSCluster dfs;
     static FileSystem fs;
     static String uri;
@@ -52,10 +53,15 @@ class HdfsTest {
         dfs.waitActive();
         fs = dfs.getFileSystem();
         uri = fs.getUri().toString();
-        fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(ROOT.resolve("conf/samples/commonsense_eval.json")
-                .toString()), new org.apache.hadoop.fs.Path(uri + "/data/train.json"));
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("peft4j-hdfs-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        fs.copyFromLocalFile(
+                new org.apache.hadoop.fs.Path(
+                        ROOT.resolve("conf/samples/commonsense_eval.json").toString()),
+                new org.apache.hadoop.fs.Path(uri + "/data/train.json"));
+        sc = new JavaSparkContext(new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("peft4j-hdfs-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1"));
         Locations.useHadoopConfiguration(sc.hadoopConfiguration());
     }
 
@@ -67,14 +73,22 @@ class HdfsTest {
     }
 
     JobConfig config(String output) throws Exception {
-        return ConfigLoader.load(ROOT.resolve("conf/quickstart.conf").toString(), List.of("run.output=" + output,
-                "data.train=[{dataset = commonsense, path = \"" + uri + "/data/train.json\"}]", "data.eval.path=null",
-                "train.rounds=4", "train.local_steps=2", "data.batch_rows=4", "checkpoint.every=1",
-                "checkpoint.keep=10"));
+        return ConfigLoader.load(
+                ROOT.resolve("conf/quickstart.conf").toString(),
+                List.of(
+                        "run.output=" + output,
+                        "data.train=[{dataset = commonsense, path = \"" + uri + "/data/train.json\"}]",
+                        "data.eval.path=null",
+                        "train.rounds=4",
+                        "train.local_steps=2",
+                        "data.batch_rows=4",
+                        "checkpoint.every=1",
+                        "checkpoint.keep=10"));
     }
 
     AdapterState run(JobConfig c) throws Exception {
-        return RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream())).state();
+        return RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()))
+                .state();
     }
 
     @Test
@@ -96,10 +110,16 @@ class HdfsTest {
 
         RoundLoop.Outcome resumed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(2, resumed.resumedFromRound(), "resumed after round 2, skipping the half-written step 6");
-        straight.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                resumed.state().tensors().get(k).dup().data().asFloat(), k));
-        straight.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                resumed.state().moments().get(k).dup().data().asFloat(), k));
+        straight.tensors()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        resumed.state().tensors().get(k).dup().data().asFloat(),
+                        k));
+        straight.moments()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        resumed.state().moments().get(k).dup().data().asFloat(),
+                        k));
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path(out + "/final/adapter_config.json")));
     }
 }

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /** Runs {@code deploy/peft4j} as a separate process, exactly as the README tells users to. */
 class LauncherTest {
     private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
-    private static final Path CONFIG = Path.of("src/test/resources/llama-2-7b-config.json").toAbsolutePath();
+    private static final Path CONFIG =
+            Path.of("src/test/resources/llama-2-7b-config.json").toAbsolutePath();
 
     private record Run(int code, String out, String err) {}
 
@@ -25,8 +26,11 @@ class LauncherTest {
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile("peft4j", ".out");
         Path err = Files.createTempFile("peft4j", ".err");
-        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(ROOT.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), "deploy/peft4j did not finish in 120 s");
         return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err));
     }
@@ -40,18 +44,41 @@ class LauncherTest {
 
     @Test
     void paramsGivesLlama2SevenBCountsAsJson() throws Exception {
-        Run lora = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lora", "--rank", "32",
-                "--targets", "q_proj,k_proj,v_proj,up_proj,down_proj", "--json");
+        Run lora = peft4j(
+                "params",
+                "--model-config",
+                CONFIG.toString(),
+                "--method",
+                "lora",
+                "--rank",
+                "32",
+                "--targets",
+                "q_proj,k_proj,v_proj,up_proj,down_proj",
+                "--json");
         assertEquals(0, lora.code(), lora.err());
         JsonNode j = new ObjectMapper().readTree(lora.out());
         assertEquals(56_098_816L, j.get("trainable").asLong());
         assertEquals(56_098_816L, j.get("trainable_after_freeze").asLong());
         assertEquals(6_738_415_616L, j.get("total").asLong());
 
-        Run lamda = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda", "--rank", "64",
-                "--targets", "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj", "--json");
+        Run lamda = peft4j(
+                "params",
+                "--model-config",
+                CONFIG.toString(),
+                "--method",
+                "lamda",
+                "--rank",
+                "64",
+                "--targets",
+                "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+                "--json");
         assertEquals(0, lamda.code(), lamda.err());
-        assertEquals(917_504L, new ObjectMapper().readTree(lamda.out()).get("trainable_after_freeze").asLong());
+        assertEquals(
+                917_504L,
+                new ObjectMapper()
+                        .readTree(lamda.out())
+                        .get("trainable_after_freeze")
+                        .asLong());
     }
 
     @Test
@@ -60,16 +87,28 @@ class LauncherTest {
         assertEquals(0, r.code(), r.err());
         // Neat rows: 2 r d_out per target; q,k,v: 3 * 2*8*4096, up: 2*8*11008, down: 2*8*4096; 32 layers.
         long expected = 32L * (3 * 2 * 8 * 4096 + 2 * 8 * 11008 + 2 * 8 * 4096);
-        assertTrue(r.out().contains(String.format("trainable params: %,d || all params: %,d", expected,
-                6_738_415_616L + expected)), r.out());
+        assertTrue(
+                r.out()
+                        .contains(String.format(
+                                "trainable params: %,d || all params: %,d", expected, 6_738_415_616L + expected)),
+                r.out());
     }
 
     @Test
     void badInputExitsTwoWithTheReason() throws Exception {
-        Run option = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda", "--rank", "8",
-                "--freeze-fracton", "0.3");
+        Run option = peft4j(
+                "params",
+                "--model-config",
+                CONFIG.toString(),
+                "--method",
+                "lamda",
+                "--rank",
+                "8",
+                "--freeze-fracton",
+                "0.3");
         assertEquals(2, option.code());
-        assertTrue(option.err().contains("unknown option --freeze-fracton (did you mean --freeze-fraction?)"),
+        assertTrue(
+                option.err().contains("unknown option --freeze-fracton (did you mean --freeze-fraction?)"),
                 option.err());
         Run rank = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lora", "--rank", "9000");
         assertEquals(2, rank.code());
@@ -101,8 +140,27 @@ class LauncherTest {
 
     @Test
     void modelBenchRunsEachMethodInItsOwnJvm() throws Exception {
-        Run r = peft4j("bench", "--d", "64", "--layers", "1", "--heads", "4", "--vocab", "100", "--seq", "16",
-                "--batch", "2", "--rank", "4", "--steps", "1", "--methods", "none,lamda,lamda-frozen-b", "--json");
+        Run r = peft4j(
+                "bench",
+                "--d",
+                "64",
+                "--layers",
+                "1",
+                "--heads",
+                "4",
+                "--vocab",
+                "100",
+                "--seq",
+                "16",
+                "--batch",
+                "2",
+                "--rank",
+                "4",
+                "--steps",
+                "1",
+                "--methods",
+                "none,lamda,lamda-frozen-b",
+                "--json");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(3, lines.size(), r.out());
@@ -112,11 +170,15 @@ class LauncherTest {
         JsonNode frozen = json.readTree(lines.get(2));
         assertEquals(0, none.get("trainable").asLong());
         // q,k,v,up,down: r^2 + r d_out each while B trains (ffn = 8*64/3 rounded down to 64 = 128).
-        assertEquals(5 * 16 + 4 * (64 + 64 + 64 + 128 + 64), lamda.get("trainable").asLong());
+        assertEquals(
+                5 * 16 + 4 * (64 + 64 + 64 + 128 + 64), lamda.get("trainable").asLong());
         assertEquals(5 * 16, frozen.get("trainable").asLong(), "only S trains once B is frozen");
         for (JsonNode n : List.of(none, lamda, frozen)) {
-            assertTrue(n.get("tokens_per_s").asDouble() > 0 && n.get("peak_rss_mb").asDouble() > 0
-                    && n.get("mfu").asDouble() > 0, n.toString());
+            assertTrue(
+                    n.get("tokens_per_s").asDouble() > 0
+                            && n.get("peak_rss_mb").asDouble() > 0
+                            && n.get("mfu").asDouble() > 0,
+                    n.toString());
         }
     }
 
@@ -130,7 +192,9 @@ class LauncherTest {
         JsonNode first = new ObjectMapper().readTree(lines.get(0));
         assertTrue(first.get("prompt").asText().startsWith("Below is an instruction that describes a task."));
         assertTrue(first.get("prompt").asText().endsWith("\n\n### Response:\n"));
-        assertEquals("the correct answer is " + first.get("answer").asText(), first.get("response").asText());
+        assertEquals(
+                "the correct answer is " + first.get("answer").asText(),
+                first.get("response").asText());
 
         Path bad = Files.createTempFile("bad", ".jsonl");
         Files.writeString(bad, "{\"question\": \"q\", \"answer\": \"#### 1\"}\n{\"question\": \"q2\"}\n");

@@ -31,16 +31,25 @@ class LocalClusterTest {
     Path tmp;
 
     JobConfig config(String out) throws Exception {
-        return ConfigLoader.load(ROOT.resolve("conf/quickstart.conf").toString(), List.of(
-                "run.output=" + tmp.resolve(out), "train.rounds=3", "train.local_steps=2", "checkpoint.every=0",
-                "data.eval.path=null", "data.batch_rows=4",
-                "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
-                        + "\"}]"));
+        return ConfigLoader.load(
+                ROOT.resolve("conf/quickstart.conf").toString(),
+                List.of(
+                        "run.output=" + tmp.resolve(out),
+                        "train.rounds=3",
+                        "train.local_steps=2",
+                        "checkpoint.every=0",
+                        "data.eval.path=null",
+                        "data.batch_rows=4",
+                        "data.train=[{dataset = commonsense, path = \""
+                                + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]"));
     }
 
     static AdapterState train(String master, JobConfig c) throws Exception {
-        SparkConf conf = new SparkConf().setMaster(master).setAppName("peft4j-local-cluster-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1");
+        SparkConf conf = new SparkConf()
+                .setMaster(master)
+                .setAppName("peft4j-local-cluster-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1");
         if (master.startsWith("local-cluster")) {
             // Executors are new JVMs: the test's classpath and the JVM flags this one runs with.
             String flags = String.join(" ", TestJvm.flags());
@@ -49,18 +58,22 @@ class LocalClusterTest {
                     .set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
                     // Spark 3.4+ sets OMP_NUM_THREADS to the executor's cores (1 here); BLAS with another thread
                     // count sums in another order. Same threads as the one-JVM run: same bits.
-                    .set("spark.executorEnv.OMP_NUM_THREADS",
+                    .set(
+                            "spark.executorEnv.OMP_NUM_THREADS",
                             Integer.toString(Runtime.getRuntime().availableProcessors()));
         }
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
-            return RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream())).state();
+            return RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()))
+                    .state();
         }
     }
 
     @Test
     void twoExecutorJvmsGiveTheSameAdaptersAsOneJvm() throws Exception {
         System.setProperty("spark.testing", "true");
-        System.setProperty("spark.test.home", TestJvm.localClusterSparkHome(tmp.resolve("spark-home")).toString());
+        System.setProperty(
+                "spark.test.home",
+                TestJvm.localClusterSparkHome(tmp.resolve("spark-home")).toString());
         AdapterState cluster;
         try {
             cluster = train("local-cluster[2,1,1024]", config("cluster"));
@@ -70,10 +83,16 @@ class LocalClusterTest {
         }
         AdapterState local = train("local[2]", config("local"));
         assertEquals(local.tensors().keySet(), cluster.tensors().keySet());
-        local.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                cluster.tensors().get(k).dup().data().asFloat(), k));
-        local.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                cluster.moments().get(k).dup().data().asFloat(), k));
+        local.tensors()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        cluster.tensors().get(k).dup().data().asFloat(),
+                        k));
+        local.moments()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        cluster.moments().get(k).dup().data().asFloat(),
+                        k));
         assertTrue(cluster.optimizerSteps() == 6);
     }
 }

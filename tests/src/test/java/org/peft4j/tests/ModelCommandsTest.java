@@ -36,6 +36,7 @@ class ModelCommandsTest {
 
     @TempDir
     static Path tmp;
+
     static Path text;
     static int textBytes;
 
@@ -46,8 +47,11 @@ class ModelCommandsTest {
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(ROOT.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), "deploy/peft4j did not finish in 180 s");
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
@@ -76,7 +80,10 @@ class ModelCommandsTest {
         JsonNode builtin = perplexity("--block-size", "256");
         long blocks = (textBytes + 1) / 256; // byte tokens plus BOS, partial block dropped
         assertEquals(blocks * 255, builtin.get("tokens").asLong());
-        assertEquals(Math.exp(builtin.get("nll").asDouble()), builtin.get("perplexity").asDouble(), 1e-6);
+        assertEquals(
+                Math.exp(builtin.get("nll").asDouble()),
+                builtin.get("perplexity").asDouble(),
+                1e-6);
 
         Path dir = tmp.resolve("tiny-hf");
         Run merge = peft4j("merge", "--out", dir.toString());
@@ -84,7 +91,8 @@ class ModelCommandsTest {
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
             assertTrue(Files.isRegularFile(dir.resolve(f)), f);
         }
-        JsonNode exported = perplexity("--block-size", "256", "--model", dir.toUri().toString());
+        JsonNode exported =
+                perplexity("--block-size", "256", "--model", dir.toUri().toString());
         assertEquals(builtin.get("tokens").asLong(), exported.get("tokens").asLong());
         assertEquals(builtin.get("nll").asDouble(), exported.get("nll").asDouble(), 1e-6);
 
@@ -97,18 +105,20 @@ class ModelCommandsTest {
     void anAdapterChangesPerplexityAndMergingItChangesNothingFurther() throws Exception {
         Path adapter = tmp.resolve("adapter");
         LlamaModel model = new LlamaModel(TinyLlama.weights(DataType.FLOAT));
-        AdapterSet set = AdapterInjector.inject(model.linears(),
-                AdapterSpec.parse("lamda", 8, 16.0, AdapterSpec.DEFAULT_TARGETS, 3L, Map.of()));
+        AdapterSet set = AdapterInjector.inject(
+                model.linears(), AdapterSpec.parse("lamda", 8, 16.0, AdapterSpec.DEFAULT_TARGETS, 3L, Map.of()));
         SplittableRandom rng = new SplittableRandom(1);
         for (AdapterParam p : set.trainable().values()) {
-            p.value().addi(Init.gaussian(DataType.FLOAT, p.rows(), p.columns(), rng).muli(0.5));
+            p.value()
+                    .addi(Init.gaussian(DataType.FLOAT, p.rows(), p.columns(), rng)
+                            .muli(0.5));
         }
         AdapterCheckpoint.save(set, TinyLlama.NAME, adapter);
 
         JsonNode base = perplexity();
         JsonNode adapted = perplexity("--adapter", adapter.toString());
-        assertTrue(Math.abs(base.get("nll").asDouble() - adapted.get("nll").asDouble()) > 1e-3,
-                base + " vs " + adapted);
+        assertTrue(
+                Math.abs(base.get("nll").asDouble() - adapted.get("nll").asDouble()) > 1e-3, base + " vs " + adapted);
         Path merged = tmp.resolve("merged");
         Run m = peft4j("merge", "--adapter", adapter.toString(), "--out", merged.toString());
         assertEquals(0, m.code(), m.err());
@@ -129,7 +139,9 @@ class ModelCommandsTest {
         Files.write(dir.resolve("model.safetensors"), java.util.Arrays.copyOf(all, all.length / 2));
         Run truncated = peft4j("perplexity", "--model", dir.toString(), "--text-file", text.toString());
         assertEquals(2, truncated.code());
-        assertTrue(truncated.err().contains(dir.resolve("model.safetensors").toString())
-                && truncated.err().contains("truncated"), truncated.err());
+        assertTrue(
+                truncated.err().contains(dir.resolve("model.safetensors").toString())
+                        && truncated.err().contains("truncated"),
+                truncated.err());
     }
 }

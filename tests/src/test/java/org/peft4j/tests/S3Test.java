@@ -39,6 +39,7 @@ class S3Test {
 
     @TempDir
     static Path tmp;
+
     static Process s3proxy;
     static int port;
     static JavaSparkContext sc;
@@ -49,37 +50,54 @@ class S3Test {
             port = s.getLocalPort();
         }
         Path props = tmp.resolve("s3proxy.properties");
-        Files.writeString(props, "s3proxy.endpoint=http://127.0.0.1:" + port + "\ns3proxy.authorization=none\n"
-                + "jclouds.provider=transient\njclouds.identity=peft4j\njclouds.credential=peft4j\n");
-        String cp = Files.readString(ROOT.resolve("tests/s3proxy/target/classpath.txt")).strip();
+        Files.writeString(
+                props,
+                "s3proxy.endpoint=http://127.0.0.1:" + port + "\ns3proxy.authorization=none\n"
+                        + "jclouds.provider=transient\njclouds.identity=peft4j\njclouds.credential=peft4j\n");
+        String cp = Files.readString(ROOT.resolve("tests/s3proxy/target/classpath.txt"))
+                .strip();
         Path logback = tmp.resolve("logback.xml");
-        Files.writeString(logback, "<configuration><appender name=\"o\" class=\"ch.qos.logback.core.ConsoleAppender\">"
-                + "<encoder><pattern>%d %level %logger: %msg%n</pattern></encoder></appender>"
-                + "<root level=\"WARN\"><appender-ref ref=\"o\"/></root></configuration>");
-        s3proxy = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
-                "-Dlogback.configurationFile=" + logback, "-cp", cp,
-                "org.gaul.s3proxy.Main", "--properties", props.toString())
-                .redirectOutput(tmp.resolve("s3proxy.log").toFile()).redirectErrorStream(true).start();
+        Files.writeString(
+                logback,
+                "<configuration><appender name=\"o\" class=\"ch.qos.logback.core.ConsoleAppender\">"
+                        + "<encoder><pattern>%d %level %logger: %msg%n</pattern></encoder></appender>"
+                        + "<root level=\"WARN\"><appender-ref ref=\"o\"/></root></configuration>");
+        s3proxy = new ProcessBuilder(
+                        ProcessHandle.current().info().command().orElse("java"),
+                        "-Dlogback.configurationFile=" + logback,
+                        "-cp",
+                        cp,
+                        "org.gaul.s3proxy.Main",
+                        "--properties",
+                        props.toString())
+                .redirectOutput(tmp.resolve("s3proxy.log").toFile())
+                .redirectErrorStream(true)
+                .start();
         long deadline = System.currentTimeMillis() + 60_000;
         while (true) {
             try (Socket ignored = new Socket("127.0.0.1", port)) {
                 break;
             } catch (java.io.IOException e) {
-                assertTrue(s3proxy.isAlive() && System.currentTimeMillis() < deadline,
+                assertTrue(
+                        s3proxy.isAlive() && System.currentTimeMillis() < deadline,
                         "s3proxy did not start: " + Files.readString(tmp.resolve("s3proxy.log")));
                 Thread.sleep(100);
             }
         }
-        HttpURLConnection put = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/peft4j").toURL()
-                .openConnection();
+        HttpURLConnection put = (HttpURLConnection)
+                URI.create("http://127.0.0.1:" + port + "/peft4j").toURL().openConnection();
         put.setRequestMethod("PUT");
         assertEquals(200, put.getResponseCode(), "bucket created");
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("peft4j-s3-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1")
+        sc = new JavaSparkContext(new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("peft4j-s3-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1")
                 .set("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:" + port)
                 .set("spark.hadoop.fs.s3a.path.style.access", "true")
                 .set("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
-                .set("spark.hadoop.fs.s3a.aws.credentials.provider",
+                .set(
+                        "spark.hadoop.fs.s3a.aws.credentials.provider",
                         "org.apache.hadoop.fs.s3a.AnonymousAWSCredentialsProvider")
                 // s3proxy rejects S3A's bulk deletes of directory markers, and S3A then retries for minutes:
                 // keep markers and delete one object at a time (both fine on AWS S3 too).
@@ -102,16 +120,25 @@ class S3Test {
     }
 
     JobConfig config(String output) throws Exception {
-        return ConfigLoader.load(ROOT.resolve("conf/quickstart.conf").toString(), List.of("run.output=" + output,
-                "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
-                        + "\"}]", "data.eval.path=null", "train.rounds=4", "train.local_steps=2",
-                "data.batch_rows=4", "checkpoint.every=1", "checkpoint.keep=10"));
+        return ConfigLoader.load(
+                ROOT.resolve("conf/quickstart.conf").toString(),
+                List.of(
+                        "run.output=" + output,
+                        "data.train=[{dataset = commonsense, path = \""
+                                + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]",
+                        "data.eval.path=null",
+                        "train.rounds=4",
+                        "train.local_steps=2",
+                        "data.batch_rows=4",
+                        "checkpoint.every=1",
+                        "checkpoint.keep=10"));
     }
 
     @Test
     void checkpointsOnS3ResumeToTheSameBits() throws Exception {
-        AdapterState straight = RoundLoop.run(sc, config(tmp.resolve("local").toString()),
-                new PrintStream(new ByteArrayOutputStream())).state();
+        AdapterState straight = RoundLoop.run(
+                        sc, config(tmp.resolve("local").toString()), new PrintStream(new ByteArrayOutputStream()))
+                .state();
         String out = "s3a://peft4j/runs/interrupted";
         JobConfig c = config(out);
         RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
@@ -123,10 +150,16 @@ class S3Test {
         fs.delete(new org.apache.hadoop.fs.Path(out + "/final"), true);
         RoundLoop.Outcome resumed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(3, resumed.resumedFromRound());
-        straight.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                resumed.state().tensors().get(k).dup().data().asFloat(), k));
-        straight.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                resumed.state().moments().get(k).dup().data().asFloat(), k));
+        straight.tensors()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        resumed.state().tensors().get(k).dup().data().asFloat(),
+                        k));
+        straight.moments()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        resumed.state().moments().get(k).dup().data().asFloat(),
+                        k));
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path(out + "/final/adapter_model.safetensors")));
     }
 }

@@ -31,6 +31,7 @@ class StandaloneClusterTest {
 
     @TempDir
     Path tmp;
+
     final List<Process> processes = new ArrayList<>();
 
     @AfterEach
@@ -45,10 +46,17 @@ class StandaloneClusterTest {
     Path sparkHome() throws Exception {
         Path jars = Files.createDirectories(tmp.resolve("spark-home/jars"));
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            boolean ours = entry.contains("/org/peft4j/") || entry.contains("/peft4j-") || entry.contains("/org/nd4j/")
-                    || entry.contains("/org/bytedeco/") || entry.contains("/ai/djl/") || entry.contains("/com/typesafe/")
-                    || entry.contains("/org/junit/") || entry.contains("/org/gaul/") || entry.contains("minicluster")
-                    || entry.contains("hadoop-aws") || entry.contains("aws-java-sdk");
+            boolean ours = entry.contains("/org/peft4j/")
+                    || entry.contains("/peft4j-")
+                    || entry.contains("/org/nd4j/")
+                    || entry.contains("/org/bytedeco/")
+                    || entry.contains("/ai/djl/")
+                    || entry.contains("/com/typesafe/")
+                    || entry.contains("/org/junit/")
+                    || entry.contains("/org/gaul/")
+                    || entry.contains("minicluster")
+                    || entry.contains("hadoop-aws")
+                    || entry.contains("aws-java-sdk");
             if (entry.endsWith(".jar") && !ours) {
                 Path jar = Path.of(entry);
                 Path link = jars.resolve(jar.getFileName());
@@ -71,8 +79,10 @@ class StandaloneClusterTest {
         cmd.addAll(TestJvm.flags());
         cmd.addAll(List.of("-cp", home.resolve("jars") + "/*"));
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile())
-                .redirectOutput(tmp.resolve(name + ".log").toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(ROOT.toFile())
+                .redirectOutput(tmp.resolve(name + ".log").toFile())
+                .redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         env.put("SPARK_HOME", home.toString());
         env.put("SPARK_SCALA_VERSION", "2.12");
@@ -88,8 +98,17 @@ class StandaloneClusterTest {
         assertTrue(Files.isRegularFile(jar), "the build makes the shaded jar");
         Path home = sparkHome();
         int port = freePort();
-        start(home, "master", List.of("org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                Integer.toString(port), "--webui-port", "0"));
+        start(
+                home,
+                "master",
+                List.of(
+                        "org.apache.spark.deploy.master.Master",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        Integer.toString(port),
+                        "--webui-port",
+                        "0"));
         long deadline = System.currentTimeMillis() + 60_000;
         while (true) {
             try (Socket ignored = new Socket("127.0.0.1", port)) {
@@ -101,20 +120,58 @@ class StandaloneClusterTest {
         }
         String master = "spark://127.0.0.1:" + port;
         for (int w = 0; w < 2; w++) {
-            start(home, "worker" + w, List.of("org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
-                    "--webui-port", "0", "--cores", "1", "--memory", "1g", "--work-dir",
-                    tmp.resolve("work" + w).toString(), master));
+            start(
+                    home,
+                    "worker" + w,
+                    List.of(
+                            "org.apache.spark.deploy.worker.Worker",
+                            "--host",
+                            "127.0.0.1",
+                            "--webui-port",
+                            "0",
+                            "--cores",
+                            "1",
+                            "--memory",
+                            "1g",
+                            "--work-dir",
+                            tmp.resolve("work" + w).toString(),
+                            master));
         }
-        String[] train = {"train", "--config", "conf/quickstart.conf", "--set", "train.rounds=3", "--set",
-            "train.local_steps=2", "--set", "data.batch_rows=4", "--set", "data.eval.path=null", "--set",
-            "checkpoint.every=0", "--set", "data.train=[{dataset = commonsense, path = \""
-                + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]"};
+        String[] train = {
+            "train",
+            "--config",
+            "conf/quickstart.conf",
+            "--set",
+            "train.rounds=3",
+            "--set",
+            "train.local_steps=2",
+            "--set",
+            "data.batch_rows=4",
+            "--set",
+            "data.eval.path=null",
+            "--set",
+            "checkpoint.every=0",
+            "--set",
+            "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
+                    + "\"}]"
+        };
         String executorFlags = String.join(" ", TestJvm.flags());
-        List<String> submit = new ArrayList<>(List.of("org.apache.spark.deploy.SparkSubmit", "--master", master,
-                "--deploy-mode", "client", "--class", "org.peft4j.job.cli.Main",
-                "--conf", "spark.executor.extraJavaOptions=" + executorFlags,
-                "--conf", "spark.executor.memory=1g", "--conf", "spark.driver.host=127.0.0.1",
-                "--conf", "spark.executorEnv.OMP_NUM_THREADS=" + Runtime.getRuntime().availableProcessors(),
+        List<String> submit = new ArrayList<>(List.of(
+                "org.apache.spark.deploy.SparkSubmit",
+                "--master",
+                master,
+                "--deploy-mode",
+                "client",
+                "--class",
+                "org.peft4j.job.cli.Main",
+                "--conf",
+                "spark.executor.extraJavaOptions=" + executorFlags,
+                "--conf",
+                "spark.executor.memory=1g",
+                "--conf",
+                "spark.driver.host=127.0.0.1",
+                "--conf",
+                "spark.executorEnv.OMP_NUM_THREADS=" + Runtime.getRuntime().availableProcessors(),
                 jar.toString()));
         submit.addAll(List.of(train));
         submit.addAll(List.of("--set", "run.output=" + tmp.resolve("cluster")));
@@ -123,14 +180,19 @@ class StandaloneClusterTest {
         assertEquals(0, app.exitValue(), Files.readString(tmp.resolve("submit.log")));
         assertTrue(Files.readString(tmp.resolve("submit.log")).contains("round 3/3"));
 
-        List<String> local = new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
+        List<String> local =
+                new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
         local.addAll(List.of(train));
         local.addAll(List.of("--set", "run.output=" + tmp.resolve("local")));
-        Process l = new ProcessBuilder(local).directory(ROOT.toFile()).redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("local.log").toFile()).start();
+        Process l = new ProcessBuilder(local)
+                .directory(ROOT.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(tmp.resolve("local.log").toFile())
+                .start();
         assertTrue(l.waitFor(300, TimeUnit.SECONDS));
         assertEquals(0, l.exitValue(), Files.readString(tmp.resolve("local.log")));
-        assertArrayEquals(Files.readAllBytes(tmp.resolve("local/final/adapter_model.safetensors")),
+        assertArrayEquals(
+                Files.readAllBytes(tmp.resolve("local/final/adapter_model.safetensors")),
                 Files.readAllBytes(tmp.resolve("cluster/final/adapter_model.safetensors")));
     }
 }

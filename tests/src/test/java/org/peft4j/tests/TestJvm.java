@@ -13,7 +13,9 @@ final class TestJvm {
     /** The --add-opens and native-memory flags this test JVM runs with (the surefire argLine). */
     static List<String> flags() {
         return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> a.startsWith("--add-opens") || a.startsWith("-XX:+Ignore") || a.startsWith("-Djdk.")
+                .filter(a -> a.startsWith("--add-opens")
+                        || a.startsWith("-XX:+Ignore")
+                        || a.startsWith("-Djdk.")
                         || a.startsWith("-Dorg.bytedeco"))
                 .collect(Collectors.toList());
     }

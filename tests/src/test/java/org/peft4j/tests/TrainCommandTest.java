@@ -27,8 +27,11 @@ class TrainCommandTest {
         cmd.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
-        Process p = new ProcessBuilder(cmd).directory(ROOT.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(ROOT.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
         assertTrue(p.waitFor(300, TimeUnit.SECONDS), "deploy/peft4j did not finish in 300 s");
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
@@ -36,9 +39,21 @@ class TrainCommandTest {
     @Test
     void quickstartTrainsCheckpointsEvaluatesAndResumes() throws Exception {
         Path output = tmp.resolve("run");
-        String[] args = {"train", "--config", "conf/quickstart.conf", "--set", "run.output=" + output,
-            "--set", "train.rounds=3", "--set", "checkpoint.every=1", "--set", "eval.every=3",
-            "--set", "data.eval.max_records=8"};
+        String[] args = {
+            "train",
+            "--config",
+            "conf/quickstart.conf",
+            "--set",
+            "run.output=" + output,
+            "--set",
+            "train.rounds=3",
+            "--set",
+            "checkpoint.every=1",
+            "--set",
+            "eval.every=3",
+            "--set",
+            "data.eval.max_records=8"
+        };
         Run r = peft4j(args);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("trainable params: "), r.out());
@@ -46,7 +61,8 @@ class TrainCommandTest {
         List<String> metrics = Files.readAllLines(output.resolve("metrics.jsonl"));
         assertEquals(3, metrics.size());
         JsonNode last = new ObjectMapper().readTree(metrics.get(2));
-        assertTrue(last.get("loss").asDouble() > 0 && last.has("eval_accuracy") && last.has("broadcast_bytes"),
+        assertTrue(
+                last.get("loss").asDouble() > 0 && last.has("eval_accuracy") && last.has("broadcast_bytes"),
                 last.toString());
         Path step = output.resolve("checkpoints/step-0000000015");
         assertTrue(Files.isRegularFile(step.resolve("MANIFEST.json")));
@@ -59,16 +75,29 @@ class TrainCommandTest {
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("resuming from") && !again.out().contains("round 1/3"), again.out());
 
-        Run eval = peft4j("eval", "--config", "conf/quickstart.conf", "--set", "run.output=" + output, "--set",
+        Run eval = peft4j(
+                "eval",
+                "--config",
+                "conf/quickstart.conf",
+                "--set",
+                "run.output=" + output,
+                "--set",
                 "data.eval.max_records=8");
         assertEquals(0, eval.code(), eval.err());
         JsonNode scores = new ObjectMapper().readTree(eval.out().strip());
         assertEquals(output.resolve("final").toString(), scores.get("adapter").asText());
         assertEquals(8, scores.get("eval_records").asInt());
-        assertEquals(last.get("eval_loss").asDouble(), scores.get("eval_loss").asDouble(), 1e-6,
+        assertEquals(
+                last.get("eval_loss").asDouble(),
+                scores.get("eval_loss").asDouble(),
+                1e-6,
                 "eval of final/ reproduces the last round's evaluation");
 
-        Run merged = peft4j("merge", "--adapter", output.resolve("final").toString(), "--out",
+        Run merged = peft4j(
+                "merge",
+                "--adapter",
+                output.resolve("final").toString(),
+                "--out",
                 tmp.resolve("merged").toString());
         assertEquals(0, merged.code(), merged.err());
     }

@@ -61,8 +61,8 @@ public final class AdapterBench {
         return out;
     }
 
-    private static Result measure(String name, AdapterSpec spec, Long freezeAtStep, INDArray x, INDArray dy, int d,
-                                  int reps, double flops) {
+    private static Result measure(
+            String name, AdapterSpec spec, Long freezeAtStep, INDArray x, INDArray dy, int d, int reps, double flops) {
         INDArray w = Nd4j.rand(DataType.FLOAT, d, d).subi(0.5).muli(1.0 / Math.sqrt(d));
         TargetLinear layer = new TargetLinear("model.layers.0.self_attn.q_proj", w, null);
         AdapterSet set = spec == null ? null : AdapterInjector.inject(List.of(layer), spec);

@@ -27,8 +27,17 @@ public final class ModelBench {
     private ModelBench() {}
 
     /** The synthetic configuration; {@link #ffn} 0 means the peer's default 8d/3 rounded down to 64. */
-    public record Shape(int d, int ffn, int layers, int heads, int kvHeads, int vocab, int seq, int batch, int rank,
-                        List<String> targets) {
+    public record Shape(
+            int d,
+            int ffn,
+            int layers,
+            int heads,
+            int kvHeads,
+            int vocab,
+            int seq,
+            int batch,
+            int rank,
+            List<String> targets) {
         public int ffnOrDefault() {
             return ffn > 0 ? ffn : (int) (8.0 * d / 3) / 64 * 64;
         }
@@ -38,8 +47,20 @@ public final class ModelBench {
         }
 
         LlamaConfig config() {
-            return new LlamaConfig(d, ffnOrDefault(), layers, heads, kvHeadsOrDefault(), d / heads, vocab, false,
-                    1e-5, 10000.0, Math.max(seq, 2048), 1, 2);
+            return new LlamaConfig(
+                    d,
+                    ffnOrDefault(),
+                    layers,
+                    heads,
+                    kvHeadsOrDefault(),
+                    d / heads,
+                    vocab,
+                    false,
+                    1e-5,
+                    10000.0,
+                    Math.max(seq, 2048),
+                    1,
+                    2);
         }
 
         /** Model FLOPs of one step as the peer counts them: backward of frozen weights ~ one more forward. */
@@ -47,16 +68,22 @@ public final class ModelBench {
             int hd = d / heads;
             int kv = kvHeadsOrDefault();
             double tokens = (double) batch * seq;
-            double linear = (double) layers * ((double) d * heads * hd * 2 + (double) d * kv * hd * 2
-                    + 3.0 * d * ffnOrDefault());
+            double linear = (double) layers
+                    * ((double) d * heads * hd * 2 + (double) d * kv * hd * 2 + 3.0 * d * ffnOrDefault());
             double attention = (double) layers * 2 * batch * (double) seq * seq * d;
             double forward = 2 * tokens * (linear + (double) d * vocab) + 2 * attention;
             return forward * (train ? 2 : 1);
         }
     }
 
-    public record Result(String method, double tokensPerSecond, double stepSeconds, long trainable, double peakRssMb,
-                         double gemmGflops, double mfu) {}
+    public record Result(
+            String method,
+            double tokensPerSecond,
+            double stepSeconds,
+            long trainable,
+            double peakRssMb,
+            double gemmGflops,
+            double mfu) {}
 
     /** @param method none (forward only), lora, lamda, lamda-frozen-b or neat */
     public static Result run(Shape s, String method, int steps) throws IOException {
@@ -66,8 +93,8 @@ public final class ModelBench {
         long first = 0;
         if (train) {
             String m = method.equals("lamda-frozen-b") ? "lamda" : method;
-            AdapterSet set = AdapterInjector.inject(model.linears(),
-                    AdapterSpec.parse(m, s.rank(), null, s.targets(), 0, Map.of()));
+            AdapterSet set = AdapterInjector.inject(
+                    model.linears(), AdapterSpec.parse(m, s.rank(), null, s.targets(), 0, Map.of()));
             if (method.equals("lamda-frozen-b")) {
                 set.setTotalSteps(1); // t_f = 1: every row of B is frozen from step 1 on
                 first = 1;

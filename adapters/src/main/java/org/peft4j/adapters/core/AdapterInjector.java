@@ -64,8 +64,8 @@ public final class AdapterInjector {
      * Adapters of the right shapes with every tensor zero, not yet attached: a checkpoint fills them, then
      * {@link #attach} puts them on (LaMDA's svd-residual correction needs the loaded tensors).
      */
-    public static Map<TargetLinear, Adapter> blank(List<TargetLinear> layers, AdapterSpec spec,
-                                                   Map<String, Integer> ranks) {
+    public static Map<TargetLinear, Adapter> blank(
+            List<TargetLinear> layers, AdapterSpec spec, Map<String, Integer> ranks) {
         Map<TargetLinear, Adapter> out = new LinkedHashMap<>();
         for (TargetLinear t : select(layers, spec)) {
             Integer r = ranks.get(t.path());
@@ -77,13 +77,19 @@ public final class AdapterInjector {
             int dIn = t.dIn();
             int dOut = t.dOut();
             Adapter a = switch (spec.method()) {
-                case "lora" -> new LoraAdapter(Nd4j.zeros(type, dIn, r), Nd4j.zeros(type, r, dOut), alpha(spec, r),
-                        (LoraOptions) spec.options());
+                case "lora" ->
+                    new LoraAdapter(Nd4j.zeros(type, dIn, r), Nd4j.zeros(type, r, dOut), alpha(spec, r), (LoraOptions)
+                            spec.options());
                 case "lamda", "lamda++" -> {
                     LamdaOptions o = spec.lamdaOptions();
                     INDArray residual = o.init() == LamdaInit.SVD_RESIDUAL ? Nd4j.zeros(type, r, dOut) : null;
-                    yield new LamdaAdapter(Nd4j.zeros(type, dIn, r), Nd4j.zeros(type, r, r),
-                            Nd4j.zeros(type, r, dOut), residual, alpha(spec, r), o);
+                    yield new LamdaAdapter(
+                            Nd4j.zeros(type, dIn, r),
+                            Nd4j.zeros(type, r, r),
+                            Nd4j.zeros(type, r, dOut),
+                            residual,
+                            alpha(spec, r),
+                            o);
                 }
                 case "neat" -> {
                     NeatOptions o = (NeatOptions) spec.options();
@@ -94,8 +100,8 @@ public final class AdapterInjector {
                         enc.add(Nd4j.zeros(type, r, r));
                         dec.add(Nd4j.zeros(type, r, r));
                     }
-                    yield new NeatAdapter(dIn, dOut, Nd4j.zeros(type, n, r), Nd4j.zeros(type, r, n), enc, dec,
-                            alpha(spec, r), o);
+                    yield new NeatAdapter(
+                            dIn, dOut, Nd4j.zeros(type, n, r), Nd4j.zeros(type, r, n), enc, dec, alpha(spec, r), o);
                 }
                 default -> throw new IllegalStateException(spec.method());
             };
@@ -110,17 +116,22 @@ public final class AdapterInjector {
     }
 
     /** LaMDA++: SVD each target once up to its largest allowed rank, then allocate the L * r budget. */
-    private static void allocate(List<TargetLinear> targets, AdapterSpec spec, LamdaPlusPlusOptions pp,
-                                 Map<String, Integer> ranks, Map<String, TruncatedSvd.Result> svds) {
+    private static void allocate(
+            List<TargetLinear> targets,
+            AdapterSpec spec,
+            LamdaPlusPlusOptions pp,
+            Map<String, Integer> ranks,
+            Map<String, TruncatedSvd.Result> svds) {
         List<RankAllocator.ModuleSpectrum> spectra = new ArrayList<>();
         for (TargetLinear t : targets) {
             int maxRank = Math.min(t.dIn(), t.dOut());
             int k = Math.min(pp.rMax(), maxRank);
-            TruncatedSvd.Result svd = TruncatedSvd.compute(t.weight(), k, spec.seed() ^ t.path().hashCode());
+            TruncatedSvd.Result svd =
+                    TruncatedSvd.compute(t.weight(), k, spec.seed() ^ t.path().hashCode());
             svds.put(t.path(), svd);
             double total = t.weight().norm2Number().doubleValue();
-            spectra.add(new RankAllocator.ModuleSpectrum(t.path(), svd.sigma().toDoubleVector(), total * total,
-                    maxRank));
+            spectra.add(
+                    new RankAllocator.ModuleSpectrum(t.path(), svd.sigma().toDoubleVector(), total * total, maxRank));
         }
         ranks.putAll(new EnergyRankAllocator(pp.rMin(), pp.rMax()).allocate(spectra, spec.rank() * targets.size()));
     }

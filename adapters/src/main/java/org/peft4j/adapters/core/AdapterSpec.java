@@ -23,8 +23,8 @@ import org.peft4j.adapters.neat.NeatOptions;
  * @param options the method's record: {@link LoraOptions}, {@link LamdaOptions}, {@link LamdaPlusPlusOptions} or
  *     {@link NeatOptions}
  */
-public record AdapterSpec(String method, int rank, double alpha, List<String> targets, long seed,
-                          MethodOptions options) implements java.io.Serializable {
+public record AdapterSpec(String method, int rank, double alpha, List<String> targets, long seed, MethodOptions options)
+        implements java.io.Serializable {
 
     public static final List<String> METHODS = List.of("lora", "lamda", "lamda++", "neat");
     public static final List<String> MODULES =
@@ -62,8 +62,9 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
             default -> NeatOptions.class;
         };
         if (!expected.isInstance(options)) {
-            throw new IllegalArgumentException("options of method " + method + ": expected " + expected.getSimpleName()
-                    + ", found " + (options == null ? "none" : options.getClass().getSimpleName()));
+            throw new IllegalArgumentException(
+                    "options of method " + method + ": expected " + expected.getSimpleName() + ", found "
+                            + (options == null ? "none" : options.getClass().getSimpleName()));
         }
     }
 
@@ -78,8 +79,8 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
      *
      * @param alpha null for the default (alpha = rank)
      */
-    public static AdapterSpec parse(String method, int rank, Double alpha, List<String> targets, long seed,
-                                    Map<String, String> options) {
+    public static AdapterSpec parse(
+            String method, int rank, Double alpha, List<String> targets, long seed, Map<String, String> options) {
         if (!METHODS.contains(method)) {
             throw new IllegalArgumentException("method: expected one of " + METHODS + ", found '" + method + "'");
         }
@@ -95,12 +96,14 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
         MethodOptions parsed = switch (method) {
             case "lora" -> new LoraOptions(bool(o, "rslora", false), aggregation(o));
             case "lamda" -> lamda(o);
-            case "lamda++" -> new LamdaPlusPlusOptions(lamda(o), integer(o, "r_min", Math.max(1, rank / 2)),
-                    integer(o, "r_max", 2 * rank));
-            case "neat" -> new NeatOptions(
-                    NeatActivation.parse(o.getOrDefault("activation", "relu")),
-                    integer(o, "depth", 2),
-                    NeatOptions.Orientation.parse(o.getOrDefault("orientation", "rows")));
+            case "lamda++" ->
+                new LamdaPlusPlusOptions(
+                        lamda(o), integer(o, "r_min", Math.max(1, rank / 2)), integer(o, "r_max", 2 * rank));
+            case "neat" ->
+                new NeatOptions(
+                        NeatActivation.parse(o.getOrDefault("activation", "relu")),
+                        integer(o, "depth", 2),
+                        NeatOptions.Orientation.parse(o.getOrDefault("orientation", "rows")));
             default -> throw new IllegalStateException(method);
         };
         return new AdapterSpec(method, rank, alpha == null ? rank : alpha, targets, seed, parsed);
@@ -118,8 +121,8 @@ public record AdapterSpec(String method, int rank, double alpha, List<String> ta
         return switch (v) {
             case "factors" -> false;
             case "product" -> true;
-            default -> throw new IllegalArgumentException("aggregation: expected factors or product, found '" + v
-                    + "'");
+            default ->
+                throw new IllegalArgumentException("aggregation: expected factors or product, found '" + v + "'");
         };
     }
 

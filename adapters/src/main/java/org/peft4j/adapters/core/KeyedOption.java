@@ -16,6 +16,7 @@ public interface KeyedOption {
             }
             keys.add(v.key());
         }
-        throw new IllegalArgumentException(option + ": expected one of " + String.join(", ", keys) + ", found '" + s + "'");
+        throw new IllegalArgumentException(
+                option + ": expected one of " + String.join(", ", keys) + ", found '" + s + "'");
     }
 }

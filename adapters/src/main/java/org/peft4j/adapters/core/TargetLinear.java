@@ -88,8 +88,8 @@ public final class TargetLinear {
             throw new IllegalStateException(path + " already has a " + adapter.method() + " adapter");
         }
         if (a.dIn() != dIn() || a.dOut() != dOut()) {
-            throw new IllegalArgumentException(path + ": adapter is " + a.dIn() + " x " + a.dOut()
-                    + ", expected " + dIn() + " x " + dOut());
+            throw new IllegalArgumentException(
+                    path + ": adapter is " + a.dIn() + " x " + a.dOut() + ", expected " + dIn() + " x " + dOut());
         }
         a.onAttach(w0);
         adapter = a;

@@ -56,7 +56,8 @@ public final class AdapterCheckpoint {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         set.params().forEach((name, p) -> tensors.put(name, p.value()));
         try {
-            return new Files2(JSON.writeValueAsBytes(cfg),
+            return new Files2(
+                    JSON.writeValueAsBytes(cfg),
                     Safetensors.write(tensors, Map.of("format", "pt", "peft4j_version", VERSION)));
         } catch (IOException e) {
             throw new IllegalStateException("cannot serialise adapter config", e);
@@ -71,7 +72,10 @@ public final class AdapterCheckpoint {
     }
 
     public static AdapterSet load(List<TargetLinear> layers, Path dir) throws IOException {
-        return load(layers, Files.readAllBytes(dir.resolve(CONFIG)), Files.readAllBytes(dir.resolve(TENSORS)),
+        return load(
+                layers,
+                Files.readAllBytes(dir.resolve(CONFIG)),
+                Files.readAllBytes(dir.resolve(TENSORS)),
                 dir.toString());
     }
 
@@ -79,12 +83,19 @@ public final class AdapterCheckpoint {
     public static AdapterSpec spec(byte[] config, String source) {
         JsonNode c = parse(config, source);
         Map<String, String> options = new LinkedHashMap<>();
-        c.path("options").fields().forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
+        c.path("options")
+                .fields()
+                .forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
         List<String> targets = new ArrayList<>();
         c.path("target_modules").forEach(t -> targets.add(t.asText()));
         try {
-            return AdapterSpec.parse(text(c, "method", source), c.path("r").asInt(), c.path("alpha").asDouble(),
-                    targets, c.path("seed").asLong(), options);
+            return AdapterSpec.parse(
+                    text(c, "method", source),
+                    c.path("r").asInt(),
+                    c.path("alpha").asDouble(),
+                    targets,
+                    c.path("seed").asLong(),
+                    options);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + "/" + CONFIG + ": " + e.getMessage(), e);
         }
@@ -94,7 +105,9 @@ public final class AdapterCheckpoint {
     public static AdapterSet load(List<TargetLinear> layers, byte[] config, byte[] tensorBytes, String source) {
         AdapterSpec spec = spec(config, source);
         Map<String, Integer> ranks = new LinkedHashMap<>();
-        parse(config, source).path("rank_pattern").fields()
+        parse(config, source)
+                .path("rank_pattern")
+                .fields()
                 .forEachRemaining(e -> ranks.put(e.getKey(), e.getValue().asInt()));
         Map<String, INDArray> tensors = Safetensors.read(tensorBytes, source + "/" + TENSORS);
         Map<TargetLinear, Adapter> blank = AdapterInjector.blank(layers, spec, ranks);
@@ -105,8 +118,8 @@ public final class AdapterCheckpoint {
                 String name = module + "." + p.name();
                 INDArray t = unused.remove(name);
                 if (t == null) {
-                    throw new IllegalArgumentException(source + ": module " + module + ": tensor " + p.name()
-                            + " missing from " + TENSORS);
+                    throw new IllegalArgumentException(
+                            source + ": module " + module + ": tensor " + p.name() + " missing from " + TENSORS);
                 }
                 if (!Arrays.equals(t.shape(), p.value().shape())) {
                     throw new IllegalArgumentException(source + ": module " + module + ": tensor " + p.name()
@@ -120,14 +133,15 @@ public final class AdapterCheckpoint {
         parse(config, source).path("modules_to_save").fields().forEachRemaining(e -> {
             INDArray t = unused.remove(e.getKey());
             if (t == null) {
-                throw new IllegalArgumentException(source + ": module to save " + e.getKey() + " missing from "
-                        + TENSORS);
+                throw new IllegalArgumentException(
+                        source + ": module to save " + e.getKey() + " missing from " + TENSORS);
             }
-            extras.add(AdapterParam.trainable(e.getKey(), t.castTo(layers.get(0).weight().dataType())));
+            extras.add(AdapterParam.trainable(
+                    e.getKey(), t.castTo(layers.get(0).weight().dataType())));
         });
         if (!unused.isEmpty()) {
-            throw new IllegalArgumentException(source + ": " + TENSORS + " has tensors no target module expects: "
-                    + unused.keySet());
+            throw new IllegalArgumentException(
+                    source + ": " + TENSORS + " has tensors no target module expects: " + unused.keySet());
         }
         AdapterSet set = AdapterInjector.attach(spec, blank);
         extras.forEach(set::addModuleToSave);

@@ -38,8 +38,8 @@ public final class LocalModelFiles implements ModelFiles {
             while (dst.hasRemaining()) {
                 int n = ch.read(dst, pos);
                 if (n < 0) {
-                    throw new EOFException(describe(name) + ": ends at byte " + pos + ", expected "
-                            + dst.remaining() + " more");
+                    throw new EOFException(
+                            describe(name) + ": ends at byte " + pos + ", expected " + dst.remaining() + " more");
                 }
                 pos += n;
             }

@@ -27,6 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class Safetensors {
     /** Headers above this are refused as corrupt (HF caps them at 100 MB). */
     public static final long MAX_HEADER = 100L << 20;
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private Safetensors() {}
@@ -91,7 +92,8 @@ public final class Safetensors {
         for (INDArray t : tensors.values()) {
             INDArray c = t.dup('c');
             int width = t.dataType().width();
-            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(c.length() * width)).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer b =
+                    ByteBuffer.allocate(Math.toIntExact(c.length() * width)).order(ByteOrder.LITTLE_ENDIAN);
             if (t.dataType() == DataType.DOUBLE) {
                 b.asDoubleBuffer().put(c.data().asDouble());
             } else {
@@ -118,8 +120,8 @@ public final class Safetensors {
      */
     public static Header parseHeader(ByteBuffer start, long fileSize, String source) {
         if (fileSize < 8) {
-            throw new IllegalArgumentException(source + ": not a safetensors file: " + fileSize
-                    + " bytes, shorter than the 8-byte header length");
+            throw new IllegalArgumentException(
+                    source + ": not a safetensors file: " + fileSize + " bytes, shorter than the 8-byte header length");
         }
         long n = start.duplicate().order(ByteOrder.LITTLE_ENDIAN).getLong(0);
         if (n < 2 || n > MAX_HEADER || n > fileSize - 8) {
@@ -143,7 +145,10 @@ public final class Safetensors {
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             if (f.getKey().equals("__metadata__")) {
-                f.getValue().fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
+                f.getValue()
+                        .fields()
+                        .forEachRemaining(
+                                m -> metadata.put(m.getKey(), m.getValue().asText()));
                 continue;
             }
             entries.add(entry(f.getKey(), f.getValue(), dataSize, source));
@@ -165,7 +170,11 @@ public final class Safetensors {
         JsonNode dtype = node.get("dtype");
         JsonNode shape = node.get("shape");
         JsonNode offsets = node.get("data_offsets");
-        if (dtype == null || shape == null || offsets == null || !shape.isArray() || !offsets.isArray()
+        if (dtype == null
+                || shape == null
+                || offsets == null
+                || !shape.isArray()
+                || !offsets.isArray()
                 || offsets.size() != 2) {
             throw new IllegalArgumentException(where + ": header entry needs dtype, shape and two data_offsets");
         }
@@ -197,8 +206,9 @@ public final class Safetensors {
             case "F64" -> 8;
             case "F32" -> 4;
             case "F16", "BF16" -> 2;
-            default -> throw new IllegalArgumentException(where + ": unsupported dtype " + dtype
-                    + " (expected F32, F16, BF16 or F64)");
+            default ->
+                throw new IllegalArgumentException(
+                        where + ": unsupported dtype " + dtype + " (expected F32, F16, BF16 or F64)");
         };
     }
 

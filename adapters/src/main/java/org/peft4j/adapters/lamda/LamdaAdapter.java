@@ -56,15 +56,19 @@ public final class LamdaAdapter implements Adapter {
     }
 
     /** Initialises from W0 as {@code options.init()} says; {@code svd} may be null unless an SVD init is chosen. */
-    public static LamdaAdapter init(INDArray w0, int rank, double alpha, LamdaOptions options,
-                                    TruncatedSvd.Result svd, SplittableRandom rng) {
+    public static LamdaAdapter init(
+            INDArray w0, int rank, double alpha, LamdaOptions options, TruncatedSvd.Result svd, SplittableRandom rng) {
         var type = w0.dataType();
         double scaling = alpha / rank;
         return switch (options.init()) {
-            case RANDOM -> new LamdaAdapter(
-                    Init.kaimingUniform(type, w0.rows(), rank, w0.rows(), rng),
-                    Init.uniform(type, rank, rank, 1.0 / Math.sqrt(rank), rng),
-                    Nd4j.zeros(type, rank, w0.columns()), null, alpha, options);
+            case RANDOM ->
+                new LamdaAdapter(
+                        Init.kaimingUniform(type, w0.rows(), rank, w0.rows(), rng),
+                        Init.uniform(type, rank, rank, 1.0 / Math.sqrt(rank), rng),
+                        Nd4j.zeros(type, rank, w0.columns()),
+                        null,
+                        alpha,
+                        options);
             case SVD_ZERO -> {
                 TruncatedSvd.Result t = svd.truncate(rank);
                 yield new LamdaAdapter(t.u(), Nd4j.zeros(type, rank, rank), t.vt(), null, alpha, options);
@@ -81,7 +85,8 @@ public final class LamdaAdapter implements Adapter {
     /** Sets the PMB schedule for a training run; without one B is never frozen. */
     public void setFreezeSchedule(PmbFreezeSchedule schedule) {
         if (schedule != null && schedule.rank() != rank()) {
-            throw new IllegalArgumentException("freeze schedule rank " + schedule.rank() + " != adapter rank " + rank());
+            throw new IllegalArgumentException(
+                    "freeze schedule rank " + schedule.rank() + " != adapter rank " + rank());
         }
         this.schedule = schedule;
     }

@@ -12,8 +12,8 @@ import org.peft4j.adapters.lamda.LamdaOptions;
 public record LamdaPlusPlusOptions(LamdaOptions lamda, int rMin, int rMax) implements MethodOptions {
     public LamdaPlusPlusOptions {
         if (rMin < 1 || rMax < rMin) {
-            throw new IllegalArgumentException("r_min/r_max: expected 1 <= r_min <= r_max, found r_min=" + rMin
-                    + ", r_max=" + rMax);
+            throw new IllegalArgumentException(
+                    "r_min/r_max: expected 1 <= r_min <= r_max, found r_min=" + rMin + ", r_max=" + rMax);
         }
     }
 

@@ -20,7 +20,8 @@ public final class Blas {
     /** A sub-matrix of a c-order array: element offset from the array's start and row stride. */
     public record Block(INDArray base, long offset, int ld) {}
 
-    private static volatile boolean host = org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU();
+    private static volatile boolean host =
+            org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU();
 
     /** Whether arrays live in host memory that OpenBLAS can read (nd4j-native); false on nd4j-cuda. */
     public static boolean host() {
@@ -36,13 +37,13 @@ public final class Blas {
     }
 
     /** {@code c = alpha op(a) op(b) + beta c}, op(a) m x k, op(b) k x n. */
-    public static void gemm(boolean transA, boolean transB, int m, int n, int k, double alpha, Block a, Block b,
-                            double beta, Block c) {
+    public static void gemm(
+            boolean transA, boolean transB, int m, int n, int k, double alpha, Block a, Block b, double beta, Block c) {
         if (!host) {
             // GPU backend: the same sub-matrices as strided views, multiplied by ND4J on the device (into a
             // temporary: Nd4j.gemm will not write into a view).
-            INDArray p = org.nd4j.linalg.factory.Nd4j.gemm(view(a, transA ? k : m, transA ? m : k),
-                    view(b, transB ? n : k, transB ? k : n), transA, transB);
+            INDArray p = org.nd4j.linalg.factory.Nd4j.gemm(
+                    view(a, transA ? k : m, transA ? m : k), view(b, transB ? n : k, transB ? k : n), transA, transB);
             INDArray out = view(c, m, n);
             if (beta == 0) {
                 out.assign(p.muli(alpha));
@@ -55,29 +56,62 @@ public final class Blas {
         int tb = transB ? openblas.CblasTrans : openblas.CblasNoTrans;
         DataType type = c.base().dataType();
         if (type == DataType.FLOAT) {
-            openblas.cblas_sgemm(openblas.CblasRowMajor, ta, tb, m, n, k, (float) alpha, floats(a), a.ld(), floats(b),
-                    b.ld(), (float) beta, floats(c), c.ld());
+            openblas.cblas_sgemm(
+                    openblas.CblasRowMajor,
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    (float) alpha,
+                    floats(a),
+                    a.ld(),
+                    floats(b),
+                    b.ld(),
+                    (float) beta,
+                    floats(c),
+                    c.ld());
         } else if (type == DataType.DOUBLE) {
-            openblas.cblas_dgemm(openblas.CblasRowMajor, ta, tb, m, n, k, alpha, doubles(a), a.ld(), doubles(b),
-                    b.ld(), beta, doubles(c), c.ld());
+            openblas.cblas_dgemm(
+                    openblas.CblasRowMajor,
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k,
+                    alpha,
+                    doubles(a),
+                    a.ld(),
+                    doubles(b),
+                    b.ld(),
+                    beta,
+                    doubles(c),
+                    c.ld());
         } else {
             throw new IllegalArgumentException("GEMM needs FLOAT or DOUBLE, found " + type);
         }
     }
 
     private static INDArray view(Block x, int rows, int cols) {
-        return org.nd4j.linalg.factory.Nd4j.create(x.base().data(), new long[] {rows, cols},
-                new long[] {x.ld(), 1}, x.base().offset() + x.offset(), 'c', x.base().dataType());
+        return org.nd4j.linalg.factory.Nd4j.create(
+                x.base().data(),
+                new long[] {rows, cols},
+                new long[] {x.ld(), 1},
+                x.base().offset() + x.offset(),
+                'c',
+                x.base().dataType());
     }
 
     private static FloatPointer floats(Block x) {
         check(x);
-        return new FloatPointer(x.base().data().addressPointer()).position(x.base().offset() + x.offset());
+        return new FloatPointer(x.base().data().addressPointer())
+                .position(x.base().offset() + x.offset());
     }
 
     private static DoublePointer doubles(Block x) {
         check(x);
-        return new DoublePointer(x.base().data().addressPointer()).position(x.base().offset() + x.offset());
+        return new DoublePointer(x.base().data().addressPointer())
+                .position(x.base().offset() + x.offset());
     }
 
     private static void check(Block x) {

@@ -20,6 +20,7 @@ import org.peft4j.adapters.core.Init;
 public final class TruncatedSvd {
     /** Up to this min(m, n) the decomposition is exact. */
     public static final int EXACT_MAX = 512;
+
     private static final int OVERSAMPLE = 10;
     private static final int POWER_ITERATIONS = 2;
 

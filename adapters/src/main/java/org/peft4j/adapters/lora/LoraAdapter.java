@@ -41,8 +41,8 @@ public final class LoraAdapter implements Adapter {
         if (options.productAggregation()) {
             // Never trained (all rows frozen) but not "always frozen": the driver updates it every round and it
             // travels with the adapter state.
-            residual = AdapterParam.trainable("lora_residual",
-                    Nd4j.zeros(aInit.dataType(), aInit.rows(), bInit.columns()));
+            residual = AdapterParam.trainable(
+                    "lora_residual", Nd4j.zeros(aInit.dataType(), aInit.rows(), bInit.columns()));
             residual.setFrozenRows(residual.rows());
         } else {
             residual = null;

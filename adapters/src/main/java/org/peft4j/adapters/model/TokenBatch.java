@@ -16,8 +16,8 @@ public record TokenBatch(int rows, int length, int[] inputIds, int[] attentionMa
     public TokenBatch {
         int n = rows * length;
         if (rows < 1 || length < 1) {
-            throw new IllegalArgumentException("a batch needs at least one row and one token, found " + rows + " x "
-                    + length);
+            throw new IllegalArgumentException(
+                    "a batch needs at least one row and one token, found " + rows + " x " + length);
         }
         check("input_ids", inputIds.length, n);
         check("attention_mask", attentionMask.length, n);
@@ -57,8 +57,8 @@ public record TokenBatch(int rows, int length, int[] inputIds, int[] attentionMa
 
     private static void check(String what, int found, int expected) {
         if (found != expected) {
-            throw new IllegalArgumentException(what + " has " + found + " entries, expected rows x length = "
-                    + expected);
+            throw new IllegalArgumentException(
+                    what + " has " + found + " entries, expected rows x length = " + expected);
         }
     }
 }

@@ -41,8 +41,15 @@ public final class NeatAdapter implements Adapter {
     private final List<INDArray> hidden = new ArrayList<>();
     private INDArray keptX;
 
-    public NeatAdapter(int dIn, int dOut, INDArray t1, INDArray t2, List<INDArray> encoders, List<INDArray> decoders,
-                       double alpha, NeatOptions options) {
+    public NeatAdapter(
+            int dIn,
+            int dOut,
+            INDArray t1,
+            INDArray t2,
+            List<INDArray> encoders,
+            List<INDArray> decoders,
+            double alpha,
+            NeatOptions options) {
         if (encoders.size() != (options.depth() - 2) / 2 || decoders.size() != encoders.size()) {
             throw new IllegalArgumentException("Neat depth " + options.depth() + " needs " + (options.depth() - 2) / 2
                     + " encoders and decoders, found " + encoders.size() + " and " + decoders.size());
@@ -148,18 +155,18 @@ public final class NeatAdapter implements Adapter {
         INDArray gz = scratch.get("gz", t, rank());
         INDArray dh = Nd4j.create(h.dataType(), m, rank());
         if (rows()) {
-            Gemm.add(t2.grad(), z, true, dy, false, scaling);     // dT2 += s z^T dy
+            Gemm.add(t2.grad(), z, true, dy, false, scaling); // dT2 += s z^T dy
             Gemm.into(gz, dy, false, t2.value(), true, scaling, 0); // gz = s dy T2^T
-            Gemm.set(dh, keptX, true, gz, false);                 // dH = x^T gz
+            Gemm.set(dh, keptX, true, gz, false); // dH = x^T gz
             if (dx != null) {
-                Gemm.add(dx, gz, false, h, true, 1.0);            // dx += gz H^T
+                Gemm.add(dx, gz, false, h, true, 1.0); // dx += gz H^T
             }
         } else {
-            Gemm.into(gz, dy, false, h, false, scaling, 0);       // gz = s dy H
-            Gemm.add(t2.grad(), gz, true, keptX, false, 1.0);     // dT2 += gz^T x
-            Gemm.into(dh, dy, true, z, false, scaling, 0);        // dH = s dy^T z
+            Gemm.into(gz, dy, false, h, false, scaling, 0); // gz = s dy H
+            Gemm.add(t2.grad(), gz, true, keptX, false, 1.0); // dT2 += gz^T x
+            Gemm.into(dh, dy, true, z, false, scaling, 0); // dH = s dy^T z
             if (dx != null) {
-                Gemm.add(dx, gz, false, t2.value(), false, 1.0);  // dx += gz T2
+                Gemm.add(dx, gz, false, t2.value(), false, 1.0); // dx += gz T2
             }
         }
         backwardThroughMlp(dh);

@@ -87,12 +87,14 @@ public final class AdamW implements Optimizer {
         for (Map.Entry<String, INDArray> e : state.entrySet()) {
             String k = e.getKey();
             if (k.endsWith(M)) {
-                moments1.put(k.substring(0, k.length() - M.length()), e.getValue().dup());
+                moments1.put(
+                        k.substring(0, k.length() - M.length()), e.getValue().dup());
             } else if (k.endsWith(V)) {
-                moments2.put(k.substring(0, k.length() - V.length()), e.getValue().dup());
+                moments2.put(
+                        k.substring(0, k.length() - V.length()), e.getValue().dup());
             } else {
-                throw new IllegalArgumentException("AdamW state: unexpected tensor '" + k + "' (expected *" + M
-                        + " or *" + V + ")");
+                throw new IllegalArgumentException(
+                        "AdamW state: unexpected tensor '" + k + "' (expected *" + M + " or *" + V + ")");
             }
         }
         for (Iterator<String> it = moments1.keySet().iterator(); it.hasNext(); ) {

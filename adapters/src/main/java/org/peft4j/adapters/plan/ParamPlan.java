@@ -63,13 +63,16 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
     }
 
     public long trainableAfterFreeze() {
-        return rows.stream().mapToLong(x -> x.count() * x.trainableAfterFreeze()).sum();
+        return rows.stream()
+                .mapToLong(x -> x.count() * x.trainableAfterFreeze())
+                .sum();
     }
 
     /** PEFT's line; like PEFT, "all params" counts the base and the adapters. */
     public String peftLine() {
         long all = total + trainable();
-        return String.format("trainable params: %,d || all params: %,d || trainable%%: %.4f",
+        return String.format(
+                "trainable params: %,d || all params: %,d || trainable%%: %.4f",
                 trainable(), all, 100.0 * trainable() / all);
     }
 }

@@ -20,16 +20,23 @@ class LoraProductAggregationTest {
     @Test
     void theResidualIsAddedInForwardBackwardAndMergeButNeverTrains() {
         TargetLinear layer = Fixtures.layer("model.layers.0.self_attn.q_proj", 12, 10, DataType.DOUBLE, 1);
-        AdapterSet set = AdapterInjector.inject(List.of(layer),
+        AdapterSet set = AdapterInjector.inject(
+                List.of(layer),
                 AdapterSpec.parse("lora", 3, 6.0, List.of("q_proj"), 2L, Map.of("aggregation", "product")));
         LoraAdapter lora = (LoraAdapter) layer.adapter();
         lora.b().value().assign(Fixtures.random(DataType.DOUBLE, 3, 10, 3));
-        lora.residual().value().assign(Fixtures.random(DataType.DOUBLE, 12, 10, 4).muli(0.1));
+        lora.residual()
+                .value()
+                .assign(Fixtures.random(DataType.DOUBLE, 12, 10, 4).muli(0.1));
         assertEquals(2, set.trainable().size(), "A and B train; the residual does not");
         assertEquals(3L * (12 + 10), set.trainableCount());
 
         INDArray effective = layer.weight().add(lora.scaledDeltaWeight());
-        INDArray expectedDelta = lora.a().value().mmul(lora.b().value()).muli(2.0).addi(lora.residual().value());
+        INDArray expectedDelta = lora.a()
+                .value()
+                .mmul(lora.b().value())
+                .muli(2.0)
+                .addi(lora.residual().value());
         assertTrue(lora.scaledDeltaWeight().equalsWithEps(expectedDelta, 1e-12), "s A B + R");
         INDArray x = Fixtures.random(DataType.DOUBLE, 5, 12, 5);
         INDArray dy = Fixtures.random(DataType.DOUBLE, 5, 10, 6);

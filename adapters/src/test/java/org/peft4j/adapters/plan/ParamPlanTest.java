@@ -36,7 +36,9 @@ class ParamPlanTest {
         ParamPlan lamda = ParamPlan.of(c, AdapterSpec.parse("lamda", 64, null, AdapterSpec.MODULES, 0, Map.of()));
         assertEquals(917_504L, lamda.trainableAfterFreeze());
         assertEquals(917_504L + 64L * 32 * (4096 * 5 + 11008 * 2), lamda.trainable());
-        assertTrue(lora.peftLine().startsWith("trainable params: 56,098,816 || all params: 6,794,514,432 || trainable%: 0.8256"),
+        assertTrue(
+                lora.peftLine()
+                        .startsWith("trainable params: 56,098,816 || all params: 6,794,514,432 || trainable%: 0.8256"),
                 lora.peftLine());
     }
 
@@ -46,8 +48,11 @@ class ParamPlanTest {
         LlamaConfig c = config("""
                 {"hidden_size": 16, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "num_key_value_heads": 2, "vocab_size": 50, "tie_word_embeddings": true}""");
-        for (var cs : List.of(new Fixtures.Case("lora", Map.of()), new Fixtures.Case("lamda", Map.of()),
-                new Fixtures.Case("neat", Map.of("depth", "4")), new Fixtures.Case("neat", Map.of("orientation", "columns")))) {
+        for (var cs : List.of(
+                new Fixtures.Case("lora", Map.of()),
+                new Fixtures.Case("lamda", Map.of()),
+                new Fixtures.Case("neat", Map.of("depth", "4")),
+                new Fixtures.Case("neat", Map.of("orientation", "columns")))) {
             AdapterSpec spec = AdapterSpec.parse(cs.method(), 4, null, AdapterSpec.MODULES, 0, cs.options());
             List<TargetLinear> layers = new ArrayList<>();
             for (int l = 0; l < c.numHiddenLayers(); l++) {
@@ -71,11 +76,16 @@ class ParamPlanTest {
         assertEquals("config.json: missing key 'num_attention_heads' (a positive integer)", missing.getMessage());
         var type = assertThrows(IllegalArgumentException.class, () -> config(LLAMA2_7B.replace("32000", "\"big\"")));
         assertEquals("config.json: key 'vocab_size': expected a positive integer, found \"big\"", type.getMessage());
-        var pp = assertThrows(IllegalArgumentException.class, () -> ParamPlan.of(config(LLAMA2_7B),
-                AdapterSpec.parse("lamda++", 8, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of())));
+        var pp = assertThrows(
+                IllegalArgumentException.class,
+                () -> ParamPlan.of(
+                        config(LLAMA2_7B),
+                        AdapterSpec.parse("lamda++", 8, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of())));
         assertTrue(pp.getMessage().contains("needs the weights"), pp.getMessage());
-        var rank = assertThrows(IllegalArgumentException.class, () -> ParamPlan.of(config(LLAMA2_7B),
-                AdapterSpec.parse("lora", 5000, null, List.of("q_proj"), 0, Map.of())));
+        var rank = assertThrows(
+                IllegalArgumentException.class,
+                () -> ParamPlan.of(
+                        config(LLAMA2_7B), AdapterSpec.parse("lora", 5000, null, List.of("q_proj"), 0, Map.of())));
         assertEquals("module q_proj: rank must be <= min(d_in, d_out) = 4096, found 5000", rank.getMessage());
     }
 }

@@ -18,11 +18,11 @@ public final class Batcher {
 
     private Batcher() {}
 
-    public static List<PaddedBatch> batches(List<TokenizedExample> examples, int rows, int padMultiple, int padId,
-                                            long seed) {
+    public static List<PaddedBatch> batches(
+            List<TokenizedExample> examples, int rows, int padMultiple, int padId, long seed) {
         if (rows < 1 || padMultiple < 1) {
-            throw new IllegalArgumentException("batch rows and pad multiple must be positive, found " + rows + ", "
-                    + padMultiple);
+            throw new IllegalArgumentException(
+                    "batch rows and pad multiple must be positive, found " + rows + ", " + padMultiple);
         }
         Random rng = new Random(seed);
         List<TokenizedExample> order = new ArrayList<>(examples);

@@ -19,19 +19,26 @@ import org.peft4j.datasets.tokenize.Tokenizer;
 public final class ReadBench {
     private ReadBench() {}
 
-    public record Result(long records, long tokens, long batches, double parseSeconds, double tokenizeSeconds,
-                         double batchSeconds) {
+    public record Result(
+            long records, long tokens, long batches, double parseSeconds, double tokenizeSeconds, double batchSeconds) {
         public double recordsPerSecond() {
             return records / (parseSeconds + tokenizeSeconds + batchSeconds);
         }
     }
 
-    public static Result run(String dataset, Supplier<InputStream> file, String source, Tokenizer tokenizer,
-                             PromptTemplate template, int maxLength, int rows) throws IOException {
+    public static Result run(
+            String dataset,
+            Supplier<InputStream> file,
+            String source,
+            Tokenizer tokenizer,
+            PromptTemplate template,
+            int maxLength,
+            int rows)
+            throws IOException {
         long t0 = System.nanoTime();
         List<InstructionRecord> records = new ArrayList<>();
         try (InputStream in = file.get();
-             Datasets.RecordStream s = Datasets.instructions(dataset, in, source, BadRecords.failing())) {
+                Datasets.RecordStream s = Datasets.instructions(dataset, in, source, BadRecords.failing())) {
             s.forEachRemaining(records::add);
         }
         long t1 = System.nanoTime();
@@ -46,7 +53,6 @@ public final class ReadBench {
         long t2 = System.nanoTime();
         List<PaddedBatch> batches = Batcher.batches(examples, rows, 8, tokenizer.padId(), 1);
         long t3 = System.nanoTime();
-        return new Result(records.size(), tokens, batches.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9,
-                (t3 - t2) / 1e9);
+        return new Result(records.size(), tokens, batches.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     }
 }

@@ -18,7 +18,11 @@ public final class CommonsenseReader {
         if (answer.isBlank()) {
             throw new BadRecords.BadRecordException(item.where() + ": field 'answer' is empty");
         }
-        return new InstructionRecord(Fields.text(item, "instruction"), Fields.optionalText(item, "input", ""),
-                Fields.text(item, "output"), answer, item.where());
+        return new InstructionRecord(
+                Fields.text(item, "instruction"),
+                Fields.optionalText(item, "input", ""),
+                Fields.text(item, "output"),
+                answer,
+                item.where());
     }
 }

@@ -57,6 +57,8 @@ public enum CommonsenseTask {
             }
         }
         throw new IllegalArgumentException("unknown commonsense task '" + s + "' (one of "
-                + java.util.Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList() + ")");
+                + java.util.Arrays.stream(values())
+                        .map(v -> v.name().toLowerCase(Locale.ROOT))
+                        .toList() + ")");
     }
 }

@@ -130,7 +130,10 @@ public final class GlueMetrics {
         for (int c = 0; c < task.labels().size(); c++) {
             String l = task.labels().get(c);
             int at = indexOfWord(t, l);
-            if (at >= 0 && (at < bestAt || (at == bestAt && l.length() > task.labels().get(best).length()))) {
+            if (at >= 0
+                    && (at < bestAt
+                            || (at == bestAt
+                                    && l.length() > task.labels().get(best).length()))) {
                 best = c;
                 bestAt = at;
             }

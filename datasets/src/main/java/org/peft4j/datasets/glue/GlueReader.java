@@ -84,8 +84,8 @@ public final class GlueReader implements Iterator<GlueRecord>, AutoCloseable {
         if (task.regression()) {
             Double v = MathAnswer.parse(raw);
             if (v == null || v < 0 || v > 5) {
-                throw new BadRecords.BadRecordException(where + ": column " + labelAt
-                        + " (label): expected a score in [0, 5], found '" + raw + "'");
+                throw new BadRecords.BadRecordException(
+                        where + ": column " + labelAt + " (label): expected a score in [0, 5], found '" + raw + "'");
             }
             target = v;
             label = raw;
@@ -109,8 +109,8 @@ public final class GlueReader implements Iterator<GlueRecord>, AutoCloseable {
     /** The generative (instruction) form: the task's question, the sentence(s) as input, the label as output. */
     public static InstructionRecord toInstruction(GlueRecord r) {
         GlueTask t = r.task();
-        String input = r.pair() == null ? r.text()
-                : t.textName() + ": " + r.text() + "\n" + t.pairName() + ": " + r.pair();
+        String input =
+                r.pair() == null ? r.text() : t.textName() + ": " + r.text() + "\n" + t.pairName() + ": " + r.pair();
         String answer = t.regression() ? MathAnswer.format(Math.round(r.target() * 10) / 10.0) : r.label();
         return new InstructionRecord(t.instruction(), input, answer, answer, r.origin());
     }

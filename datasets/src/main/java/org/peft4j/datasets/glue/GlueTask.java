@@ -8,31 +8,94 @@ import java.util.Locale;
  * Hugging Face {@code glue} order, their metrics, and the instruction used for generative fine-tuning.
  */
 public enum GlueTask {
-    SST2(true, 0, -1, 1, List.of("negative", "positive"), Metric.ACCURACY,
-            "Classify the sentiment of the sentence as positive or negative.", "Sentence", null),
-    COLA(false, 3, -1, 1, List.of("unacceptable", "acceptable"), Metric.MATTHEWS,
-            "Is the sentence grammatically acceptable? Answer acceptable or unacceptable.", "Sentence", null),
-    MRPC(true, 3, 4, 0, List.of("not_equivalent", "equivalent"), Metric.F1,
-            "Do the two sentences mean the same thing? Answer equivalent or not_equivalent.", "Sentence 1",
+    SST2(
+            true,
+            0,
+            -1,
+            1,
+            List.of("negative", "positive"),
+            Metric.ACCURACY,
+            "Classify the sentiment of the sentence as positive or negative.",
+            "Sentence",
+            null),
+    COLA(
+            false,
+            3,
+            -1,
+            1,
+            List.of("unacceptable", "acceptable"),
+            Metric.MATTHEWS,
+            "Is the sentence grammatically acceptable? Answer acceptable or unacceptable.",
+            "Sentence",
+            null),
+    MRPC(
+            true,
+            3,
+            4,
+            0,
+            List.of("not_equivalent", "equivalent"),
+            Metric.F1,
+            "Do the two sentences mean the same thing? Answer equivalent or not_equivalent.",
+            "Sentence 1",
             "Sentence 2"),
-    QQP(true, 3, 4, 5, List.of("not_duplicate", "duplicate"), Metric.F1,
-            "Do the two questions ask the same thing? Answer duplicate or not_duplicate.", "Question 1",
+    QQP(
+            true,
+            3,
+            4,
+            5,
+            List.of("not_duplicate", "duplicate"),
+            Metric.F1,
+            "Do the two questions ask the same thing? Answer duplicate or not_duplicate.",
+            "Question 1",
             "Question 2"),
-    STSB(true, 7, 8, -1, List.of(), Metric.CORRELATION,
+    STSB(
+            true,
+            7,
+            8,
+            -1,
+            List.of(),
+            Metric.CORRELATION,
             "Rate how similar the two sentences are in meaning, from 0 (unrelated) to 5 (equivalent).",
-            "Sentence 1", "Sentence 2"),
-    MNLI(true, 8, 9, -1, List.of("entailment", "neutral", "contradiction"), Metric.ACCURACY,
-            "Does the premise entail the hypothesis? Answer entailment, neutral or contradiction.", "Premise",
+            "Sentence 1",
+            "Sentence 2"),
+    MNLI(
+            true,
+            8,
+            9,
+            -1,
+            List.of("entailment", "neutral", "contradiction"),
+            Metric.ACCURACY,
+            "Does the premise entail the hypothesis? Answer entailment, neutral or contradiction.",
+            "Premise",
             "Hypothesis"),
-    QNLI(true, 1, 2, -1, List.of("entailment", "not_entailment"), Metric.ACCURACY,
-            "Does the sentence answer the question? Answer entailment or not_entailment.", "Question",
+    QNLI(
+            true,
+            1,
+            2,
+            -1,
+            List.of("entailment", "not_entailment"),
+            Metric.ACCURACY,
+            "Does the sentence answer the question? Answer entailment or not_entailment.",
+            "Question",
             "Sentence"),
-    RTE(true, 1, 2, -1, List.of("entailment", "not_entailment"), Metric.ACCURACY,
-            "Does the first sentence entail the second? Answer entailment or not_entailment.", "Sentence 1",
+    RTE(
+            true,
+            1,
+            2,
+            -1,
+            List.of("entailment", "not_entailment"),
+            Metric.ACCURACY,
+            "Does the first sentence entail the second? Answer entailment or not_entailment.",
+            "Sentence 1",
             "Sentence 2");
 
     /** Reported metric: accuracy always; F1, Matthews correlation or Pearson/Spearman as GLUE reports them. */
-    public enum Metric { ACCURACY, F1, MATTHEWS, CORRELATION }
+    public enum Metric {
+        ACCURACY,
+        F1,
+        MATTHEWS,
+        CORRELATION
+    }
 
     private final boolean header;
     private final int textColumn;
@@ -44,8 +107,16 @@ public enum GlueTask {
     private final String textName;
     private final String pairName;
 
-    GlueTask(boolean header, int textColumn, int pairColumn, int labelColumn, List<String> labels, Metric metric,
-             String instruction, String textName, String pairName) {
+    GlueTask(
+            boolean header,
+            int textColumn,
+            int pairColumn,
+            int labelColumn,
+            List<String> labels,
+            Metric metric,
+            String instruction,
+            String textName,
+            String pairName) {
         this.header = header;
         this.textColumn = textColumn;
         this.pairColumn = pairColumn;
@@ -127,6 +198,8 @@ public enum GlueTask {
             }
         }
         throw new IllegalArgumentException("unknown GLUE task '" + s + "' (one of "
-                + java.util.Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList() + ")");
+                + java.util.Arrays.stream(values())
+                        .map(v -> v.name().toLowerCase(Locale.ROOT))
+                        .toList() + ")");
     }
 }

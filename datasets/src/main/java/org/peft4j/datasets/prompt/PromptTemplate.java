@@ -22,12 +22,14 @@ public record PromptTemplate(String name, String withInput, String withoutInput)
     private static final String HEAD = "Below is an instruction that describes a task. Write a response that"
             + " appropriately completes the request.";
 
-    public static final PromptTemplate ALPACA = new PromptTemplate("alpaca",
+    public static final PromptTemplate ALPACA = new PromptTemplate(
+            "alpaca",
             HEAD_INPUT + "\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n",
             HEAD + "\n\n### Instruction:\n{instruction}\n\n### Response:\n");
 
     private static final String INDENT = " ".repeat(16);
-    public static final PromptTemplate LLM_ADAPTERS_VERBATIM = new PromptTemplate("llm-adapters-verbatim",
+    public static final PromptTemplate LLM_ADAPTERS_VERBATIM = new PromptTemplate(
+            "llm-adapters-verbatim",
             HEAD_INPUT + "  # noqa: E501\n\n" + INDENT + "### Instruction:\n" + INDENT + "{instruction}\n" + INDENT
                     + "\n" + INDENT + "### Input:\n" + INDENT + "{input}\n" + INDENT + "\n" + INDENT
                     + "### Response:\n" + INDENT,
@@ -36,8 +38,8 @@ public record PromptTemplate(String name, String withInput, String withoutInput)
 
     public PromptTemplate {
         if (!withInput.contains("{instruction}") || !withInput.contains("{input}")) {
-            throw new IllegalArgumentException("template '" + name + "': the with-input form needs {instruction} and"
-                    + " {input}");
+            throw new IllegalArgumentException(
+                    "template '" + name + "': the with-input form needs {instruction} and" + " {input}");
         }
         if (!withoutInput.contains("{instruction}")) {
             throw new IllegalArgumentException("template '" + name + "': the without-input form needs {instruction}");
@@ -48,8 +50,9 @@ public record PromptTemplate(String name, String withInput, String withoutInput)
         return switch (name) {
             case "alpaca" -> ALPACA;
             case "llm-adapters-verbatim" -> LLM_ADAPTERS_VERBATIM;
-            default -> throw new IllegalArgumentException("unknown prompt template '" + name
-                    + "' (alpaca, llm-adapters-verbatim, or give with_input/without_input strings)");
+            default ->
+                throw new IllegalArgumentException("unknown prompt template '" + name
+                        + "' (alpaca, llm-adapters-verbatim, or give with_input/without_input strings)");
         };
     }
 

@@ -10,7 +10,10 @@ import java.util.List;
  * and always fails.
  */
 public final class BadRecords {
-    public enum Policy { FAIL, SKIP }
+    public enum Policy {
+        FAIL,
+        SKIP
+    }
 
     private static final int KEPT_MESSAGES = 10;
 
@@ -69,8 +72,8 @@ public final class BadRecords {
     }
 
     public String summary() {
-        return read + " records read" + (skipped == 0 ? "" : ", " + skipped + " skipped (first: " + messages.get(0)
-                + ")");
+        return read + " records read"
+                + (skipped == 0 ? "" : ", " + skipped + " skipped (first: " + messages.get(0) + ")");
     }
 
     /** A record that does not fit its schema, with where and why. */

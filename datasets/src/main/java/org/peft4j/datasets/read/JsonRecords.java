@@ -67,11 +67,11 @@ public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoClosea
             return new JsonRecords(source, p, null);
         }
         if (b == '{' || b == -1) {
-            return new JsonRecords(source, null,
-                    new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16));
+            return new JsonRecords(
+                    source, null, new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16));
         }
-        throw new IllegalArgumentException(source + ": neither a JSON array nor JSON Lines (starts with '"
-                + (char) b + "')");
+        throw new IllegalArgumentException(
+                source + ": neither a JSON array nor JSON Lines (starts with '" + (char) b + "')");
     }
 
     @Override
@@ -110,8 +110,10 @@ public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoClosea
             }
             return new Item(array.readValueAsTree(), record, line, source);
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException(source + ": line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr() + ": malformed JSON: " + e.getOriginalMessage(), e);
+            throw new IllegalArgumentException(
+                    source + ": line " + e.getLocation().getLineNr() + ", column "
+                            + e.getLocation().getColumnNr() + ": malformed JSON: " + e.getOriginalMessage(),
+                    e);
         }
     }
 
@@ -126,8 +128,8 @@ public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoClosea
             try {
                 JsonNode n = JSON.readTree(l);
                 if (!n.isObject()) {
-                    throw new BadRecords.BadRecordException(source + ": record " + record + " (line " + lineNumber
-                            + "): expected a JSON object");
+                    throw new BadRecords.BadRecordException(
+                            source + ": record " + record + " (line " + lineNumber + "): expected a JSON object");
                 }
                 return new Item(n, record, lineNumber, source);
             } catch (JsonProcessingException e) {

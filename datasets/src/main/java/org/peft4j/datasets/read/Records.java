@@ -21,8 +21,8 @@ public final class Records<T> implements Iterator<T>, AutoCloseable {
     }
 
     /** @param parse maps one JSON object to a record, throwing {@link BadRecords.BadRecordException} on a bad one */
-    public static <T> Records<T> json(InputStream in, String source, Function<JsonRecords.Item, T> parse,
-                                      BadRecords bad) {
+    public static <T> Records<T> json(
+            InputStream in, String source, Function<JsonRecords.Item, T> parse, BadRecords bad) {
         try {
             return new Records<>(JsonRecords.open(in, source), parse, bad);
         } catch (IOException e) {

@@ -36,8 +36,11 @@ public final class SparkRecords {
      * @param policy fail (the task fails with file, record and field; Spark reports it) or skip
      */
     public static Read instructions(JavaSparkContext sc, String dataset, String path, BadRecords.Policy policy) {
-        Datasets.names().stream().filter(dataset::equals).findAny().orElseThrow(() -> new IllegalArgumentException(
-                "unknown dataset '" + dataset + "' (one of " + Datasets.names() + ")"));
+        Datasets.names().stream()
+                .filter(dataset::equals)
+                .findAny()
+                .orElseThrow(() -> new IllegalArgumentException(
+                        "unknown dataset '" + dataset + "' (one of " + Datasets.names() + ")"));
         LongAccumulator read = sc.sc().longAccumulator("records read: " + path);
         LongAccumulator skipped = sc.sc().longAccumulator("records skipped: " + path);
         JavaRDD<InstructionRecord> rdd = sc.binaryFiles(path).flatMap(file -> {
@@ -59,15 +62,20 @@ public final class SparkRecords {
     }
 
     /** Shards any records by a stable key function. */
-    public static <T> JavaRDD<T> shard(JavaRDD<T> records, int n, org.apache.spark.api.java.function.Function<T, Long>
-            key) {
+    public static <T> JavaRDD<T> shard(
+            JavaRDD<T> records, int n, org.apache.spark.api.java.function.Function<T, Long> key) {
         JavaPairRDD<Integer, T> keyed = records.mapToPair(r -> new Tuple2<>(ShardKey.partition(key.call(r), n), r));
         return keyed.partitionBy(new ShardPartitioner(n)).values();
     }
 
     /** Labelled GLUE records (for a sequence head), read inside executors like {@link #instructions}. */
-    public static JavaRDD<GlueRecord> glue(JavaSparkContext sc, GlueTask task, String path, BadRecords.Policy policy,
-                                          LongAccumulator read, LongAccumulator skipped) {
+    public static JavaRDD<GlueRecord> glue(
+            JavaSparkContext sc,
+            GlueTask task,
+            String path,
+            BadRecords.Policy policy,
+            LongAccumulator read,
+            LongAccumulator skipped) {
         return sc.binaryFiles(path).flatMap(file -> {
             BadRecords bad = new BadRecords(policy);
             GlueReader r = new GlueReader(task, file._2().open(), file._1(), bad);

@@ -78,8 +78,13 @@ public final class ByteTokenizer implements Tokenizer {
         String[] specials = {"<unk>", "<s>", "</s>"};
         for (int i = 0; i < specials.length; i++) {
             ObjectNode t = added.addObject();
-            t.put("id", i).put("content", specials[i]).put("single_word", false).put("lstrip", false)
-                    .put("rstrip", false).put("normalized", false).put("special", true);
+            t.put("id", i)
+                    .put("content", specials[i])
+                    .put("single_word", false)
+                    .put("lstrip", false)
+                    .put("rstrip", false)
+                    .put("normalized", false)
+                    .put("special", true);
         }
         root.putNull("normalizer");
         // Split before each space (the space stays with the next word): BPE then works on short words, which

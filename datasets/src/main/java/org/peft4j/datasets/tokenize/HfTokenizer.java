@@ -11,8 +11,15 @@ import java.util.Map;
  * library and needs no network). Truncation and padding are off: batching does both, with counts.
  */
 public final class HfTokenizer implements Tokenizer {
-    private static final Map<String, String> OPTIONS = Map.of("truncation", "false", "padding", "false",
-            "addSpecialTokens", "true", "modelMaxLength", String.valueOf(Integer.MAX_VALUE));
+    private static final Map<String, String> OPTIONS = Map.of(
+            "truncation",
+            "false",
+            "padding",
+            "false",
+            "addSpecialTokens",
+            "true",
+            "modelMaxLength",
+            String.valueOf(Integer.MAX_VALUE));
 
     private final HuggingFaceTokenizer tokenizer;
     private final int bos;
@@ -35,8 +42,8 @@ public final class HfTokenizer implements Tokenizer {
      */
     public static HfTokenizer load(byte[] json, String source, int bos, int eos, int pad) {
         try {
-            return new HfTokenizer(HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS), bos,
-                    eos, pad);
+            return new HfTokenizer(
+                    HuggingFaceTokenizer.newInstance(new ByteArrayInputStream(json), OPTIONS), bos, eos, pad);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException(source + ": not a loadable tokenizer.json: " + e.getMessage(), e);
         }

@@ -31,8 +31,11 @@ class SparkRecordsTest {
 
     @BeforeAll
     static void start() {
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("peft4j-datasets-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        sc = new JavaSparkContext(new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("peft4j-datasets-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1"));
     }
 
     @AfterAll
@@ -47,9 +50,12 @@ class SparkRecordsTest {
             g.writeStartArray();
             for (int i = 0; i < n; i++) {
                 g.writeStartObject();
-                g.writeStringField("instruction", "Please answer the following question with true or false,"
-                        + " question: is record number " + i + " even? Some padding text to make records realistic:"
-                        + " the quick brown fox jumps over the lazy dog, naïve café 数学, " + "x".repeat(220));
+                g.writeStringField(
+                        "instruction",
+                        "Please answer the following question with true or false,"
+                                + " question: is record number " + i
+                                + " even? Some padding text to make records realistic:"
+                                + " the quick brown fox jumps over the lazy dog, naïve café 数学, " + "x".repeat(220));
                 g.writeStringField("input", i % 5 == 0 ? "context " + i : "");
                 g.writeStringField("output", "the correct answer is " + (i % 2 == 0));
                 g.writeStringField("answer", String.valueOf(i % 2 == 0));
@@ -66,23 +72,27 @@ class SparkRecordsTest {
         Path file = writeArray(n);
         assertTrue(Files.size(file) > 50L << 20, "file is " + Files.size(file) + " bytes");
 
-        SparkRecords.Read read = SparkRecords.instructions(sc, "commonsense", file.toUri().toString(),
-                BadRecords.Policy.FAIL);
+        SparkRecords.Read read =
+                SparkRecords.instructions(sc, "commonsense", file.toUri().toString(), BadRecords.Policy.FAIL);
         JavaRDD<InstructionRecord> shards = SparkRecords.shard(read.records(), 4, 11);
         // Only per-partition counts and checksums come back to the driver, never records.
-        List<long[]> stats = shards.mapPartitionsWithIndex((p, it) -> {
-            long count = 0;
-            long sum = 0;
-            while (it.hasNext()) {
-                InstructionRecord r = it.next();
-                if (ShardKey.partition(ShardKey.of(r, 11), 4) != p) {
-                    throw new IllegalStateException("record in the wrong shard");
-                }
-                count++;
-                sum += ShardKey.of(r, 99);
-            }
-            return Collections.singletonList(new long[] {p, count, sum}).iterator();
-        }, true).collect();
+        List<long[]> stats = shards.mapPartitionsWithIndex(
+                        (p, it) -> {
+                            long count = 0;
+                            long sum = 0;
+                            while (it.hasNext()) {
+                                InstructionRecord r = it.next();
+                                if (ShardKey.partition(ShardKey.of(r, 11), 4) != p) {
+                                    throw new IllegalStateException("record in the wrong shard");
+                                }
+                                count++;
+                                sum += ShardKey.of(r, 99);
+                            }
+                            return Collections.singletonList(new long[] {p, count, sum})
+                                    .iterator();
+                        },
+                        true)
+                .collect();
         assertEquals(4, stats.size());
         long total = 0;
         for (long[] s : stats) {
@@ -94,16 +104,24 @@ class SparkRecordsTest {
         assertEquals(0, read.skipped().value());
 
         // A second read with the same seed gives the same shards.
-        List<long[]> again = SparkRecords.shard(SparkRecords.instructions(sc, "commonsense", file.toString(),
-                BadRecords.Policy.FAIL).records(), 4, 11).mapPartitionsWithIndex((p, it) -> {
-                    long sum = 0;
-                    long count = 0;
-                    while (it.hasNext()) {
-                        sum += ShardKey.of(it.next(), 99);
-                        count++;
-                    }
-                    return Collections.singletonList(new long[] {p, count, sum}).iterator();
-                }, true).collect();
+        List<long[]> again = SparkRecords.shard(
+                        SparkRecords.instructions(sc, "commonsense", file.toString(), BadRecords.Policy.FAIL)
+                                .records(),
+                        4,
+                        11)
+                .mapPartitionsWithIndex(
+                        (p, it) -> {
+                            long sum = 0;
+                            long count = 0;
+                            while (it.hasNext()) {
+                                sum += ShardKey.of(it.next(), 99);
+                                count++;
+                            }
+                            return Collections.singletonList(new long[] {p, count, sum})
+                                    .iterator();
+                        },
+                        true)
+                .collect();
         for (int p = 0; p < 4; p++) {
             assertEquals(stats.get(p)[1], again.get(p)[1]);
             assertEquals(stats.get(p)[2], again.get(p)[2]);
@@ -115,8 +133,10 @@ class SparkRecordsTest {
         Path dir = Files.createDirectories(tmp.resolve("jsonl"));
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
-            lines.add(i % 10 == 3 ? "{\"question\": \"q\"}" : "{\"question\": \"q" + i + "\", \"answer\": \"#### " + i
-                    + "\"}");
+            lines.add(
+                    i % 10 == 3
+                            ? "{\"question\": \"q\"}"
+                            : "{\"question\": \"q" + i + "\", \"answer\": \"#### " + i + "\"}");
         }
         Files.write(dir.resolve("a.jsonl"), lines.subList(0, 50));
         Files.write(dir.resolve("b.jsonl"), lines.subList(50, 100));

@@ -36,8 +36,10 @@ class TokenizerTest {
 
     @Test
     void aBrokenTokenizerJsonNamesItsSource() {
-        var e = assertThrows(IllegalArgumentException.class,
-                () -> HfTokenizer.load("{\"model\": 3}".getBytes(StandardCharsets.UTF_8), "/m/tokenizer.json", 1, 2, 0));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> HfTokenizer.load(
+                        "{\"model\": 3}".getBytes(StandardCharsets.UTF_8), "/m/tokenizer.json", 1, 2, 0));
         assertTrue(e.getMessage().startsWith("/m/tokenizer.json: not a loadable tokenizer.json"), e.getMessage());
     }
 }

@@ -99,7 +99,9 @@ final class Args {
         if (!left.isEmpty()) {
             String k = left.get(0);
             throw new UsageException("unknown option --" + k.replace('_', '-')
-                    + (known.isEmpty() ? "" : " (did you mean --" + Suggest.nearest(k, known).replace('_', '-') + "?)"));
+                    + (known.isEmpty()
+                            ? ""
+                            : " (did you mean --" + Suggest.nearest(k, known).replace('_', '-') + "?)"));
         }
     }
 

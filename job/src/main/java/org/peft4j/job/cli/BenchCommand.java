@@ -44,10 +44,18 @@ final class BenchCommand implements Command {
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("json"));
-        ModelBench.Shape shape = new ModelBench.Shape(a.integer("d", 1024), a.integer("ffn", 0),
-                a.integer("layers", 8), a.integer("heads", 16), a.integer("kv_heads", 0), a.integer("vocab", 32000),
-                a.integer("seq", 512), a.integer("batch", 4), a.integer("rank", 16),
-                List.of(a.get("targets", "q_proj,k_proj,v_proj,up_proj,down_proj").split(",")));
+        ModelBench.Shape shape = new ModelBench.Shape(
+                a.integer("d", 1024),
+                a.integer("ffn", 0),
+                a.integer("layers", 8),
+                a.integer("heads", 16),
+                a.integer("kv_heads", 0),
+                a.integer("vocab", 32000),
+                a.integer("seq", 512),
+                a.integer("batch", 4),
+                a.integer("rank", 16),
+                List.of(a.get("targets", "q_proj,k_proj,v_proj,up_proj,down_proj")
+                        .split(",")));
         int steps = a.integer("steps", 3);
         String methods = a.get("methods", METHODS);
         String child = a.get("child", null);
@@ -72,15 +80,28 @@ final class BenchCommand implements Command {
             }
         }
         if (!json) {
-            out.printf("d=%d layers=%d heads=%d ffn=%d vocab=%d seq=%d batch=%d rank=%d, one JVM per method%n",
-                    shape.d(), shape.layers(), shape.heads(), shape.ffnOrDefault(), shape.vocab(), shape.seq(),
-                    shape.batch(), shape.rank());
-            out.printf("%-16s %10s %9s %12s %12s %10s %6s%n", "method", "tokens/s", "step s", "trainable",
-                    "peak RSS MB", "GEMM GF/s", "MFU");
+            out.printf(
+                    "d=%d layers=%d heads=%d ffn=%d vocab=%d seq=%d batch=%d rank=%d, one JVM per method%n",
+                    shape.d(),
+                    shape.layers(),
+                    shape.heads(),
+                    shape.ffnOrDefault(),
+                    shape.vocab(),
+                    shape.seq(),
+                    shape.batch(),
+                    shape.rank());
+            out.printf(
+                    "%-16s %10s %9s %12s %12s %10s %6s%n",
+                    "method", "tokens/s", "step s", "trainable", "peak RSS MB", "GEMM GF/s", "MFU");
             for (JsonNode r : rows) {
-                out.printf("%-16s %10.1f %9.2f %,12d %12.0f %10.1f %5.0f%%%n", r.get("method").asText(),
-                        r.get("tokens_per_s").asDouble(), r.get("step_s").asDouble(), r.get("trainable").asLong(),
-                        r.get("peak_rss_mb").asDouble(), r.get("gemm_gflops").asDouble(),
+                out.printf(
+                        "%-16s %10.1f %9.2f %,12d %12.0f %10.1f %5.0f%%%n",
+                        r.get("method").asText(),
+                        r.get("tokens_per_s").asDouble(),
+                        r.get("step_s").asDouble(),
+                        r.get("trainable").asLong(),
+                        r.get("peak_rss_mb").asDouble(),
+                        r.get("gemm_gflops").asDouble(),
                         100 * r.get("mfu").asDouble());
             }
         }
@@ -122,7 +143,9 @@ final class BenchCommand implements Command {
         }
         cmd.add("--child");
         cmd.add(method);
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
         int rc = p.waitFor();
         if (rc != 0) {

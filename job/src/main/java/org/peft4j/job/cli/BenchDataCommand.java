@@ -63,13 +63,20 @@ final class BenchDataCommand implements Command {
         try {
             Tokenizer tok = ModelLoader.load(model).tokenizer();
             String f = file;
-            ReadBench.Result r = ReadBench.run(dataset, () -> {
-                try {
-                    return Locations.open(f);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }, file, tok, PromptTemplate.ALPACA, maxLength, rows);
+            ReadBench.Result r = ReadBench.run(
+                    dataset,
+                    () -> {
+                        try {
+                            return Locations.open(f);
+                        } catch (IOException e) {
+                            throw new UncheckedIOException(e);
+                        }
+                    },
+                    file,
+                    tok,
+                    PromptTemplate.ALPACA,
+                    maxLength,
+                    rows);
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("records", r.records());
             o.put("tokens", r.tokens());
@@ -81,9 +88,15 @@ final class BenchDataCommand implements Command {
             if (json) {
                 out.println(new ObjectMapper().writeValueAsString(o));
             } else {
-                out.printf("%,d records (%,d tokens) -> %,d batches: %,.0f records/s end to end (parse %,.0f/s,"
-                        + " tokenize %,.0f/s, batch %,.0f/s)%n", r.records(), r.tokens(), r.batches(),
-                        r.recordsPerSecond(), r.records() / r.parseSeconds(), r.records() / r.tokenizeSeconds(),
+                out.printf(
+                        "%,d records (%,d tokens) -> %,d batches: %,.0f records/s end to end (parse %,.0f/s,"
+                                + " tokenize %,.0f/s, batch %,.0f/s)%n",
+                        r.records(),
+                        r.tokens(),
+                        r.batches(),
+                        r.recordsPerSecond(),
+                        r.records() / r.parseSeconds(),
+                        r.records() / r.tokenizeSeconds(),
                         r.records() / r.batchSeconds());
             }
         } finally {
@@ -97,14 +110,16 @@ final class BenchDataCommand implements Command {
     /** Commonsense170K-shaped records of realistic length (about 500 bytes). */
     static void writeSynthetic(Path file, int n) throws IOException {
         try (InputStream ignored = InputStream.nullInputStream();
-             JsonGenerator g = new ObjectMapper().getFactory().createGenerator(file.toFile(), JsonEncoding.UTF8)) {
+                JsonGenerator g = new ObjectMapper().getFactory().createGenerator(file.toFile(), JsonEncoding.UTF8)) {
             g.writeStartArray();
             for (int i = 0; i < n; i++) {
                 g.writeStartObject();
-                g.writeStringField("instruction", "Please choose the correct answer to the question: record " + i
-                        + " asks which of these holds when a river meets the sea at dawn.\n\nAnswer1: the water"
-                        + " is salty Answer2: the tide is low Answer3: fish swim upstream Answer4: birds gather"
-                        + "\n\nAnswer format: answer1/answer2/answer3/answer4");
+                g.writeStringField(
+                        "instruction",
+                        "Please choose the correct answer to the question: record " + i
+                                + " asks which of these holds when a river meets the sea at dawn.\n\nAnswer1: the water"
+                                + " is salty Answer2: the tide is low Answer3: fish swim upstream Answer4: birds gather"
+                                + "\n\nAnswer format: answer1/answer2/answer3/answer4");
                 g.writeStringField("input", "");
                 g.writeStringField("output", "the correct answer is answer" + (1 + i % 4));
                 g.writeStringField("answer", "answer" + (1 + i % 4));

@@ -61,10 +61,17 @@ final class BenchLayerCommand implements Command {
             return 0;
         }
         out.printf("d=%d rank=%d tokens=%d, fp32 GEMM %.1f GFLOP/s in this run%n", d, rank, tokens, gemm);
-        out.printf("%-18s %10s %9s %14s %12s %6s%n", "adapter", "ms/step", "x base", "kept for bwd", "trainable", "MFU");
+        out.printf(
+                "%-18s %10s %9s %14s %12s %6s%n", "adapter", "ms/step", "x base", "kept for bwd", "trainable", "MFU");
         for (AdapterBench.Result r : results) {
-            out.printf("%-18s %10.1f %9.2f %11.1f MiB %,12d %5.0f%%%n", r.name(), r.msPerStep(), r.msPerStep() / base,
-                    r.keptBytes() / 1048576.0, r.trainable(), 100 * r.gflops() / gemm);
+            out.printf(
+                    "%-18s %10.1f %9.2f %11.1f MiB %,12d %5.0f%%%n",
+                    r.name(),
+                    r.msPerStep(),
+                    r.msPerStep() / base,
+                    r.keptBytes() / 1048576.0,
+                    r.trainable(),
+                    100 * r.gflops() / gemm);
         }
         return 0;
     }

@@ -56,11 +56,11 @@ final class EvalCommand implements Command {
             AdapterState.fromAdapterDirectory(adapter, w);
             source = adapter;
         } else {
-            var ck = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"), 1).latest()
-                    .orElseThrow(() -> new IllegalArgumentException(c.run().output() + ": no final/ adapter and no"
-                            + " complete checkpoint to evaluate"));
-            AdapterState.fromBytes(ck.files().get(RoundLoop.STATE), ck.dir()).applyTo(w.adapters(),
-                    w.optimizer());
+            var ck = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"), 1)
+                    .latest()
+                    .orElseThrow(() -> new IllegalArgumentException(
+                            c.run().output() + ": no final/ adapter and no" + " complete checkpoint to evaluate"));
+            AdapterState.fromBytes(ck.files().get(RoundLoop.STATE), ck.dir()).applyTo(w.adapters(), w.optimizer());
             source = ck.dir();
         }
         Map<String, Object> o = new LinkedHashMap<>();

@@ -41,8 +41,8 @@ final class InspectCommand implements Command {
         byte[] tensors = Locations.read(Locations.child(dir, AdapterCheckpoint.TENSORS));
         AdapterCheckpoint.spec(config, dir);
         out.println(new ObjectMapper().readTree(config).toPrettyString());
-        var header = Safetensors.parseHeader(java.nio.ByteBuffer.wrap(tensors), tensors.length,
-                Locations.child(dir, AdapterCheckpoint.TENSORS));
+        var header = Safetensors.parseHeader(
+                java.nio.ByteBuffer.wrap(tensors), tensors.length, Locations.child(dir, AdapterCheckpoint.TENSORS));
         var values = Safetensors.read(tensors, dir);
         long total = 0;
         for (Safetensors.Entry e : header.entries()) {
@@ -50,7 +50,10 @@ final class InspectCommand implements Command {
             out.printf("%-64s %-14s %-4s %12.6g%n", e.name(), Arrays.toString(e.shape()), e.dtype(), norm);
             total += e.elements();
         }
-        out.printf("%d tensors, %,d values, %s%n", header.entries().size(), total,
+        out.printf(
+                "%d tensors, %,d values, %s%n",
+                header.entries().size(),
+                total,
                 new String(config, StandardCharsets.UTF_8).contains("rank_pattern") ? "rank_pattern recorded" : "");
         return 0;
     }

@@ -7,9 +7,17 @@ import java.util.List;
  * Entry point of {@code deploy/peft4j}. Exit codes: 0 done, 2 bad command line, config or input, 1 anything else.
  */
 public final class Main {
-    static final List<Command> COMMANDS = List.of(new ParamsCommand(), new PerplexityCommand(), new MergeCommand(),
-            new PromptsCommand(), new TrainCommand(), new EvalCommand(), new InspectCommand(), new BenchCommand(),
-            new BenchLayerCommand(), new BenchDataCommand());
+    static final List<Command> COMMANDS = List.of(
+            new ParamsCommand(),
+            new PerplexityCommand(),
+            new MergeCommand(),
+            new PromptsCommand(),
+            new TrainCommand(),
+            new EvalCommand(),
+            new InspectCommand(),
+            new BenchCommand(),
+            new BenchLayerCommand(),
+            new BenchDataCommand());
 
     private Main() {}
 
@@ -18,11 +26,17 @@ public final class Main {
     }
 
     static int run(List<String> argv, PrintStream out, PrintStream err) {
-        if (argv.isEmpty() || argv.get(0).equals("--help") || argv.get(0).equals("-h") || argv.get(0).equals("help")) {
+        if (argv.isEmpty()
+                || argv.get(0).equals("--help")
+                || argv.get(0).equals("-h")
+                || argv.get(0).equals("help")) {
             out.println(help());
             return argv.isEmpty() ? 2 : 0;
         }
-        Command cmd = COMMANDS.stream().filter(c -> c.name().equals(argv.get(0))).findFirst().orElse(null);
+        Command cmd = COMMANDS.stream()
+                .filter(c -> c.name().equals(argv.get(0)))
+                .findFirst()
+                .orElse(null);
         if (cmd == null) {
             err.println("peft4j: unknown command '" + argv.get(0) + "'\n\n" + help());
             return 2;

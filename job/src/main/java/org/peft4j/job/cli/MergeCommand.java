@@ -31,8 +31,7 @@ final class MergeCommand implements Command {
                 usage: deploy/peft4j merge --out DIR [--model DIR] [--adapter DIR] [--overwrite]
                   Writes config.json, model.safetensors (F32, HF names and layouts) and tokenizer.json to DIR on any
                   file system. Without --adapter the base model is written as it is: e.g. to materialise %s as
-                  an ordinary directory. An existing model in DIR is kept unless --overwrite is given.""".formatted(
-                TinyLlama.NAME);
+                  an ordinary directory. An existing model in DIR is kept unless --overwrite is given.""".formatted(TinyLlama.NAME);
     }
 
     @Override
@@ -44,15 +43,16 @@ final class MergeCommand implements Command {
         boolean overwrite = a.flag("overwrite");
         a.finish();
         if (!overwrite && Locations.exists(dir, LlamaWeights.SINGLE)) {
-            throw new IllegalArgumentException(dir + " already holds " + LlamaWeights.SINGLE
-                    + "; pass --overwrite to replace it");
+            throw new IllegalArgumentException(
+                    dir + " already holds " + LlamaWeights.SINGLE + "; pass --overwrite to replace it");
         }
         LoadedModel m = ModelLoader.load(modelLocation);
         if (adapter != null) {
             AdapterSet set = ModelLoader.attachAdapter(m, adapter);
             if (!set.modulesToSave().isEmpty()) {
-                throw new IllegalArgumentException(adapter + ": has a sequence head " + set.modulesToSave().keySet()
-                        + ", which a causal-LM directory cannot hold; serve it with the adapter instead");
+                throw new IllegalArgumentException(
+                        adapter + ": has a sequence head " + set.modulesToSave().keySet()
+                                + ", which a causal-LM directory cannot hold; serve it with the adapter instead");
             }
             set.merge();
         }

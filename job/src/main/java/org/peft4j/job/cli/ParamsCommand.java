@@ -48,7 +48,8 @@ final class ParamsCommand implements Command {
         if (rank < 0) {
             throw new Args.UsageException("missing option --rank");
         }
-        List<String> targets = Arrays.asList(a.get("targets", String.join(",", AdapterSpec.DEFAULT_TARGETS)).split(","));
+        List<String> targets = Arrays.asList(
+                a.get("targets", String.join(",", AdapterSpec.DEFAULT_TARGETS)).split(","));
         Double alpha = a.number("alpha");
         boolean json = a.flag("json");
         Map<String, String> options = a.take(AdapterSpec.optionKeys(method));
@@ -64,14 +65,21 @@ final class ParamsCommand implements Command {
 
     static String table(ParamPlan plan) {
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format("%-10s %8s %8s %7s %16s %22s%n", "module", "d_in", "d_out", "layers", "trainable",
-                "trainable_after_freeze"));
+        sb.append(String.format(
+                "%-10s %8s %8s %7s %16s %22s%n",
+                "module", "d_in", "d_out", "layers", "trainable", "trainable_after_freeze"));
         for (ParamPlan.Row r : plan.rows()) {
-            sb.append(String.format("%-10s %8d %8d %7d %,16d %,22d%n", r.module(), r.dIn(), r.dOut(), r.count(),
-                    r.count() * r.trainable(), r.count() * r.trainableAfterFreeze()));
+            sb.append(String.format(
+                    "%-10s %8d %8d %7d %,16d %,22d%n",
+                    r.module(),
+                    r.dIn(),
+                    r.dOut(),
+                    r.count(),
+                    r.count() * r.trainable(),
+                    r.count() * r.trainableAfterFreeze()));
         }
-        sb.append(String.format("%-10s %8s %8s %7s %,16d %,22d%n", "total", "", "", "", plan.trainable(),
-                plan.trainableAfterFreeze()));
+        sb.append(String.format(
+                "%-10s %8s %8s %7s %,16d %,22d%n", "total", "", "", "", plan.trainable(), plan.trainableAfterFreeze()));
         sb.append(plan.peftLine());
         return sb.toString();
     }

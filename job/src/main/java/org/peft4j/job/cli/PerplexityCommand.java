@@ -36,8 +36,7 @@ final class PerplexityCommand implements Command {
                   --text-file   UTF-8 text; tokenized whole with the model's tokenizer (its post-processor decides
                                 BOS), concatenated and cut into consecutive blocks, the last partial block dropped
                   --block-size  tokens per block, default min(1024, max_position_embeddings)
-                  --json        one object: tokens (predicted tokens counted), nll, perplexity""".formatted(
-                TinyLlama.NAME);
+                  --json        one object: tokens (predicted tokens counted), nll, perplexity""".formatted(TinyLlama.NAME);
     }
 
     @Override
@@ -55,8 +54,8 @@ final class PerplexityCommand implements Command {
         if (adapter != null) {
             ModelLoader.attachAdapter(m, adapter);
         }
-        int block = blockArg == null ? Math.min(1024, m.model().config().maxPositionEmbeddings())
-                : parseBlock(blockArg);
+        int block =
+                blockArg == null ? Math.min(1024, m.model().config().maxPositionEmbeddings()) : parseBlock(blockArg);
         int[] ids = m.tokenizer().encode(text);
         Perplexity.Result r = Perplexity.of(m.model(), ids, block, rows);
         if (json) {
@@ -66,8 +65,14 @@ final class PerplexityCommand implements Command {
             o.put("perplexity", r.perplexity());
             out.println(new ObjectMapper().writeValueAsString(o));
         } else {
-            out.printf("model %s%s: %d predicted tokens in blocks of %d, nll %.4f, perplexity %.3f%n", modelLocation,
-                    adapter == null ? "" : " + adapter " + adapter, r.tokens(), block, r.nll(), r.perplexity());
+            out.printf(
+                    "model %s%s: %d predicted tokens in blocks of %d, nll %.4f, perplexity %.3f%n",
+                    modelLocation,
+                    adapter == null ? "" : " + adapter " + adapter,
+                    r.tokens(),
+                    block,
+                    r.nll(),
+                    r.perplexity());
         }
         return 0;
     }

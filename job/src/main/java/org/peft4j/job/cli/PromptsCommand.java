@@ -34,8 +34,7 @@ final class PromptsCommand implements Command {
                   NAME: %s
                   One JSON object per record: prompt (the text the loss is masked on), response (the trained
                   part, without EOS), answer (the gold label or number). Templates: alpaca (default),
-                  llm-adapters-verbatim. With --on-bad-record skip, skipped records are counted on stderr.""".formatted(
-                String.join(", ", Datasets.names()));
+                  llm-adapters-verbatim. With --on-bad-record skip, skipped records are counted on stderr.""".formatted(String.join(", ", Datasets.names()));
     }
 
     @Override
@@ -48,13 +47,13 @@ final class PromptsCommand implements Command {
         BadRecords bad = new BadRecords(BadRecords.parsePolicy(a.get("on_bad_record", "fail"), "--on-bad-record"));
         a.finish();
         if (!Datasets.names().contains(dataset)) {
-            throw new Args.UsageException("--dataset: unknown dataset '" + dataset + "' (one of " + Datasets.names()
-                    + ")");
+            throw new Args.UsageException(
+                    "--dataset: unknown dataset '" + dataset + "' (one of " + Datasets.names() + ")");
         }
         ObjectMapper json = new ObjectMapper();
         int n = 0;
         try (InputStream in = Locations.open(file);
-             Datasets.RecordStream s = Datasets.instructions(dataset, in, file, bad)) {
+                Datasets.RecordStream s = Datasets.instructions(dataset, in, file, bad)) {
             while (n < limit && s.hasNext()) {
                 InstructionRecord r = s.next();
                 Map<String, String> o = new LinkedHashMap<>();

@@ -18,7 +18,8 @@ record RunArgs(String config, List<String> sets, String adapter) {
             String a = argv.get(i);
             int eq = a.indexOf('=');
             String key = eq > 0 ? a.substring(0, eq) : a;
-            boolean known = key.equals("--config") || key.equals("--set") || (adapterAllowed && key.equals("--adapter"));
+            boolean known =
+                    key.equals("--config") || key.equals("--set") || (adapterAllowed && key.equals("--adapter"));
             if (!known) {
                 throw new Args.UsageException("unknown option " + a + " (" + command + " takes --config FILE"
                         + (adapterAllowed ? ", --set k=v and --adapter DIR)" : " and --set k=v)"));

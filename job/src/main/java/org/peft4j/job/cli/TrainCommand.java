@@ -42,7 +42,8 @@ final class TrainCommand implements Command {
             throw e;
         } catch (Exception e) {
             System.err.println("peft4j train: failed: " + e + "\nThe run can be resumed: run the same command again;"
-                    + " it continues from the newest complete checkpoint under " + config.run().output());
+                    + " it continues from the newest complete checkpoint under "
+                    + config.run().output());
             e.printStackTrace();
             return RESUMABLE;
         }

@@ -33,6 +33,7 @@ public final class ConfigLoader {
     static final Set<String> NULLABLE = Set.of("adapter.alpha", "data.eval.path");
     /** Sections whose keys are free (method options, Spark settings). */
     static final Set<String> FREE = Set.of("adapter.options", "spark.conf");
+
     static final Set<String> SOURCE_KEYS = Set.of("dataset", "path", "weight");
 
     private ConfigLoader() {}
@@ -45,7 +46,8 @@ public final class ConfigLoader {
         if (file != null) {
             String text = new String(Locations.read(file), StandardCharsets.UTF_8);
             try {
-                user = ConfigFactory.parseString(text, ConfigParseOptions.defaults().setOriginDescription(file));
+                user = ConfigFactory.parseString(
+                        text, ConfigParseOptions.defaults().setOriginDescription(file));
             } catch (ConfigException e) {
                 throw new IllegalArgumentException(file + ": not valid HOCON: " + e.getMessage(), e);
             }
@@ -61,16 +63,27 @@ public final class ConfigLoader {
             overrides = parseSet(s).withFallback(overrides);
         }
         Config system = ConfigFactory.systemProperties().hasPath(ROOT)
-                ? ConfigFactory.systemProperties().withOnlyPath(ROOT) : ConfigFactory.empty();
+                ? ConfigFactory.systemProperties().withOnlyPath(ROOT)
+                : ConfigFactory.empty();
         Config merged;
         try {
-            merged = overrides.withFallback(system).withFallback(user).withFallback(reference).resolve();
+            merged = overrides
+                    .withFallback(system)
+                    .withFallback(user)
+                    .withFallback(reference)
+                    .resolve();
         } catch (ConfigException e) {
             throw new IllegalArgumentException("config: " + e.getMessage(), e);
         }
         checkKeys(merged.getConfig(ROOT), reference.getConfig(ROOT));
-        return build(merged.getConfig(ROOT), merged.root().withOnlyKey(ROOT).render(
-                ConfigRenderOptions.defaults().setOriginComments(false).setComments(false).setJson(false)));
+        return build(
+                merged.getConfig(ROOT),
+                merged.root()
+                        .withOnlyKey(ROOT)
+                        .render(ConfigRenderOptions.defaults()
+                                .setOriginComments(false)
+                                .setComments(false)
+                                .setJson(false)));
     }
 
     /** {@code key=value}, the value in HOCON syntax; a bare value with "//" or ':' is taken as a string. */
@@ -93,8 +106,8 @@ public final class ConfigLoader {
                 throw new IllegalArgumentException("--set " + s + ": " + e.getMessage(), e);
             }
             // Not HOCON syntax (e.g. lamda++): take the text as a string.
-            return ConfigFactory.parseString(ROOT + "." + key + " = \"" + value.replace("\\", "\\\\")
-                    .replace("\"", "\\\"") + "\"", origin);
+            return ConfigFactory.parseString(
+                    ROOT + "." + key + " = \"" + value.replace("\\", "\\\\").replace("\"", "\\\"") + "\"", origin);
         }
     }
 
@@ -117,15 +130,22 @@ public final class ConfigLoader {
         JobConfig.Run run = new JobConfig.Run(string(c, "run.output"), c.getLong("run.seed"));
         JobConfig.Model model = new JobConfig.Model(string(c, "model.path"));
         Map<String, String> options = new LinkedHashMap<>();
-        c.getConfig("adapter.options").entrySet().forEach(e -> options.put(e.getKey(),
-                String.valueOf(e.getValue().unwrapped())));
+        c.getConfig("adapter.options")
+                .entrySet()
+                .forEach(
+                        e -> options.put(e.getKey(), String.valueOf(e.getValue().unwrapped())));
         AdapterSpec spec;
         try {
-            spec = AdapterSpec.parse(oneOf(c, "adapter.method", AdapterSpec.METHODS), integer(c, "adapter.rank", 1,
-                    1 << 16), c.getIsNull("adapter.alpha") ? null : number(c, "adapter.alpha", 1e-9, 1e9),
-                    strings(c, "adapter.targets"), c.getLong("run.seed"), options);
+            spec = AdapterSpec.parse(
+                    oneOf(c, "adapter.method", AdapterSpec.METHODS),
+                    integer(c, "adapter.rank", 1, 1 << 16),
+                    c.getIsNull("adapter.alpha") ? null : number(c, "adapter.alpha", 1e-9, 1e9),
+                    strings(c, "adapter.targets"),
+                    c.getLong("run.seed"),
+                    options);
         } catch (IllegalArgumentException e) {
-            throw e.getMessage().startsWith(ROOT) ? e
+            throw e.getMessage().startsWith(ROOT)
+                    ? e
                     : new IllegalArgumentException(ROOT + ".adapter: " + e.getMessage(), e);
         }
         List<JobConfig.Source> sources = new ArrayList<>();
@@ -139,40 +159,53 @@ public final class ConfigLoader {
                             + " (did you mean " + Suggest.nearest(k, SOURCE_KEYS) + "?)");
                 }
             }
-            sources.add(new JobConfig.Source(dataset(s, "dataset", at), string(s, "path", at),
+            sources.add(new JobConfig.Source(
+                    dataset(s, "dataset", at),
+                    string(s, "path", at),
                     s.hasPath("weight") ? number(s, "weight", 0, 1e9, at) : 1.0));
         }
         if (sources.isEmpty()) {
             throw new IllegalArgumentException(ROOT + ".data.train: expected at least one source, found none");
         }
         String task = oneOf(c, "data.task", List.of("causal_lm", "sequence"));
-        JobConfig.Data data = new JobConfig.Data(task, List.copyOf(sources), dataset(c, "data.eval.dataset", null),
+        JobConfig.Data data = new JobConfig.Data(
+                task,
+                List.copyOf(sources),
+                dataset(c, "data.eval.dataset", null),
                 c.getIsNull("data.eval.path") ? null : string(c, "data.eval.path"),
                 integer(c, "data.eval.max_records", 1, Integer.MAX_VALUE),
                 oneOf(c, "data.template", List.of("alpaca", "llm-adapters-verbatim")),
-                integer(c, "data.max_length", 2, 1 << 20), integer(c, "data.batch_rows", 1, 1 << 16),
+                integer(c, "data.max_length", 2, 1 << 20),
+                integer(c, "data.batch_rows", 1, 1 << 16),
                 oneOf(c, "data.on_bad_record", List.of("fail", "skip")));
         if (data.sequenceTask()) {
             for (JobConfig.Source s : sources) {
                 if (!s.dataset().startsWith("glue-")) {
-                    throw new IllegalArgumentException(ROOT + ".data.task = sequence needs GLUE sources, found"
-                            + " dataset " + s.dataset());
+                    throw new IllegalArgumentException(
+                            ROOT + ".data.task = sequence needs GLUE sources, found" + " dataset " + s.dataset());
                 }
             }
         }
-        JobConfig.Train train = new JobConfig.Train(integer(c, "train.rounds", 1, 1 << 24),
-                integer(c, "train.local_steps", 1, 1 << 24), oneOf(c, "train.optimizer", List.of("adamw", "sgd")),
-                number(c, "train.lr", 0, 10), oneOf(c, "train.lr_schedule", List.of("constant", "linear", "cosine")),
-                integer(c, "train.warmup_steps", 0, 1 << 30), number(c, "train.weight_decay", 0, 10));
+        JobConfig.Train train = new JobConfig.Train(
+                integer(c, "train.rounds", 1, 1 << 24),
+                integer(c, "train.local_steps", 1, 1 << 24),
+                oneOf(c, "train.optimizer", List.of("adamw", "sgd")),
+                number(c, "train.lr", 0, 10),
+                oneOf(c, "train.lr_schedule", List.of("constant", "linear", "cosine")),
+                integer(c, "train.warmup_steps", 0, 1 << 30),
+                number(c, "train.weight_decay", 0, 10));
         Map<String, String> sparkConf = new LinkedHashMap<>();
-        c.getConfig("spark.conf").entrySet().forEach(e -> sparkConf.put(e.getKey().replace("\"", ""),
-                String.valueOf(e.getValue().unwrapped())));
-        JobConfig.Spark spark = new JobConfig.Spark(string(c, "spark.master"),
-                integer(c, "spark.executors", 1, 1 << 16), sparkConf);
-        JobConfig.Checkpoint ckpt = new JobConfig.Checkpoint(integer(c, "checkpoint.every", 0, 1 << 24),
-                integer(c, "checkpoint.keep", 1, 1 << 16));
-        JobConfig.Eval eval = new JobConfig.Eval(integer(c, "eval.every", 0, 1 << 24),
-                integer(c, "eval.max_new_tokens", 1, 1 << 16));
+        c.getConfig("spark.conf")
+                .entrySet()
+                .forEach(e -> sparkConf.put(
+                        e.getKey().replace("\"", ""),
+                        String.valueOf(e.getValue().unwrapped())));
+        JobConfig.Spark spark =
+                new JobConfig.Spark(string(c, "spark.master"), integer(c, "spark.executors", 1, 1 << 16), sparkConf);
+        JobConfig.Checkpoint ckpt = new JobConfig.Checkpoint(
+                integer(c, "checkpoint.every", 0, 1 << 24), integer(c, "checkpoint.keep", 1, 1 << 16));
+        JobConfig.Eval eval =
+                new JobConfig.Eval(integer(c, "eval.every", 0, 1 << 24), integer(c, "eval.max_new_tokens", 1, 1 << 16));
         return new JobConfig(run, model, spec, data, train, spark, ckpt, eval, rendered);
     }
 
@@ -184,7 +217,8 @@ public final class ConfigLoader {
 
     static String string(Config c, String key, String listPath) {
         ConfigValue v = value(c, key, listPath, "a string");
-        if (v.valueType() != ConfigValueType.STRING && v.valueType() != ConfigValueType.NUMBER
+        if (v.valueType() != ConfigValueType.STRING
+                && v.valueType() != ConfigValueType.NUMBER
                 && v.valueType() != ConfigValueType.BOOLEAN) {
             throw wrong(key, listPath, "a string", v);
         }
@@ -194,10 +228,11 @@ public final class ConfigLoader {
     static int integer(Config c, String key, int min, int max) {
         ConfigValue v = value(c, key, null, "an integer");
         long n;
-        if (v.valueType() == ConfigValueType.STRING && ((String) v.unwrapped()).strip().matches("-?\\d{1,18}")) {
+        if (v.valueType() == ConfigValueType.STRING
+                && ((String) v.unwrapped()).strip().matches("-?\\d{1,18}")) {
             n = Long.parseLong(((String) v.unwrapped()).strip()); // -D values are strings; HOCON converts them
-        } else if (v.valueType() == ConfigValueType.NUMBER && (v.unwrapped() instanceof Integer
-                || v.unwrapped() instanceof Long)) {
+        } else if (v.valueType() == ConfigValueType.NUMBER
+                && (v.unwrapped() instanceof Integer || v.unwrapped() instanceof Long)) {
             n = ((Number) v.unwrapped()).longValue();
         } else {
             throw wrong(key, null, "an integer in [" + min + ", " + max + "]", v);
@@ -219,7 +254,8 @@ public final class ConfigLoader {
             d = ((Number) v.unwrapped()).doubleValue();
         } else {
             try {
-                d = v.valueType() == ConfigValueType.STRING ? Double.parseDouble(((String) v.unwrapped()).strip())
+                d = v.valueType() == ConfigValueType.STRING
+                        ? Double.parseDouble(((String) v.unwrapped()).strip())
                         : Double.NaN;
             } catch (NumberFormatException e) {
                 d = Double.NaN;
@@ -238,8 +274,8 @@ public final class ConfigLoader {
         String s = string(c, key);
         if (!allowed.contains(s)) {
             throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "." + key + ": expected one of "
-                    + allowed + ", found '" + s + "'" + (allowed.size() > 2 ? " (did you mean '"
-                    + Suggest.nearest(s, allowed) + "'?)" : ""));
+                    + allowed + ", found '" + s + "'"
+                    + (allowed.size() > 2 ? " (did you mean '" + Suggest.nearest(s, allowed) + "'?)" : ""));
         }
         return s;
     }
@@ -247,8 +283,8 @@ public final class ConfigLoader {
     static String dataset(Config c, String key, String listPath) {
         String s = string(c, key, listPath);
         if (!Datasets.names().contains(s)) {
-            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "." + (listPath == null ? ""
-                    : listPath + ".") + key + ": unknown dataset '" + s + "' (did you mean '"
+            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "."
+                    + (listPath == null ? "" : listPath + ".") + key + ": unknown dataset '" + s + "' (did you mean '"
                     + Suggest.nearest(s, Datasets.names()) + "'?)");
         }
         return s;
@@ -280,8 +316,8 @@ public final class ConfigLoader {
                     + ": missing (expected " + expected + ")");
         }
         if (c.getIsNull(key)) {
-            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "." + (listPath == null ? ""
-                    : listPath + ".") + key + ": expected " + expected + ", found null");
+            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "."
+                    + (listPath == null ? "" : listPath + ".") + key + ": expected " + expected + ", found null");
         }
         return c.getValue(key);
     }

@@ -9,8 +9,17 @@ import org.peft4j.adapters.core.AdapterSpec;
  *
  * @param rendered the resolved configuration as HOCON text (printed at start, stored in checkpoints)
  */
-public record JobConfig(Run run, Model model, AdapterSpec adapter, Data data, Train train, Spark spark,
-                        Checkpoint checkpoint, Eval eval, String rendered) implements Serializable {
+public record JobConfig(
+        Run run,
+        Model model,
+        AdapterSpec adapter,
+        Data data,
+        Train train,
+        Spark spark,
+        Checkpoint checkpoint,
+        Eval eval,
+        String rendered)
+        implements Serializable {
 
     public record Run(String output, long seed) implements Serializable {}
 
@@ -20,15 +29,31 @@ public record JobConfig(Run run, Model model, AdapterSpec adapter, Data data, Tr
     public record Source(String dataset, String path, double weight) implements Serializable {}
 
     /** @param evalPath null when evaluation is off */
-    public record Data(String task, List<Source> train, String evalDataset, String evalPath, int evalMaxRecords,
-                       String template, int maxLength, int batchRows, String onBadRecord) implements Serializable {
+    public record Data(
+            String task,
+            List<Source> train,
+            String evalDataset,
+            String evalPath,
+            int evalMaxRecords,
+            String template,
+            int maxLength,
+            int batchRows,
+            String onBadRecord)
+            implements Serializable {
         public boolean sequenceTask() {
             return task.equals("sequence");
         }
     }
 
-    public record Train(int rounds, int localSteps, String optimizer, double lr, String lrSchedule, int warmupSteps,
-                        double weightDecay) implements Serializable {
+    public record Train(
+            int rounds,
+            int localSteps,
+            String optimizer,
+            double lr,
+            String lrSchedule,
+            int warmupSteps,
+            double weightDecay)
+            implements Serializable {
         public long totalSteps() {
             return (long) rounds * localSteps;
         }

@@ -49,12 +49,13 @@ public final class Evaluator {
             GlueTask task = GlueTask.ofDataset(dataset);
             List<GlueRecord> records = new ArrayList<>();
             try (InputStream in = Locations.open(path);
-                 GlueReader r = new GlueReader(task, in, path, BadRecords.failing())) {
+                    GlueReader r = new GlueReader(task, in, path, BadRecords.failing())) {
                 while (r.hasNext() && records.size() < max) {
                     records.add(r.next());
                 }
             }
-            ExampleTokenizer et = new ExampleTokenizer(tok, PromptTemplate.ALPACA, c.data().maxLength());
+            ExampleTokenizer et =
+                    new ExampleTokenizer(tok, PromptTemplate.ALPACA, c.data().maxLength());
             double[] pred = new double[records.size()];
             double[] gold = new double[records.size()];
             for (int s = 0; s < records.size(); s += ROWS) {
@@ -62,10 +63,11 @@ public final class Evaluator {
                 for (GlueRecord r : records.subList(s, Math.min(records.size(), s + ROWS))) {
                     ex.add(et.sequence(r));
                 }
-                INDArray logits = model.sequenceLogits(BatchPlan.toTokenBatch(Batcher.pad(ex, 1, tok.padId())),
-                        w.head());
+                INDArray logits =
+                        model.sequenceLogits(BatchPlan.toTokenBatch(Batcher.pad(ex, 1, tok.padId())), w.head());
                 for (int i = 0; i < ex.size(); i++) {
-                    pred[s + i] = task.regression() ? logits.getDouble(i, 0)
+                    pred[s + i] = task.regression()
+                            ? logits.getDouble(i, 0)
                             : logits.getRow(i).argMax().getDouble(0);
                     gold[s + i] = records.get(s + i).target();
                 }
@@ -76,7 +78,7 @@ public final class Evaluator {
         }
         List<InstructionRecord> records = new ArrayList<>();
         try (InputStream in = Locations.open(path);
-             Datasets.RecordStream s = Datasets.instructions(dataset, in, path, BadRecords.failing())) {
+                Datasets.RecordStream s = Datasets.instructions(dataset, in, path, BadRecords.failing())) {
             while (s.hasNext() && records.size() < max) {
                 records.add(s.next());
             }
@@ -96,7 +98,8 @@ public final class Evaluator {
             loss = loss.plus(model.causalLm(BatchPlan.toTokenBatch(Batcher.pad(ex, 1, tok.padId())), false));
             int[][] generated = model.generate(prompts, c.eval().maxNewTokens(), tok.eosId());
             for (int i = 0; i < chunk.size(); i++) {
-                correct += correct(dataset, tok.decode(generated[i]), chunk.get(i).answer()) ? 1 : 0;
+                correct +=
+                        correct(dataset, tok.decode(generated[i]), chunk.get(i).answer()) ? 1 : 0;
             }
         }
         out.put("eval_records", records.size());

@@ -30,8 +30,8 @@ public final class Perplexity {
         }
         int blocks = ids.length / block;
         if (blocks == 0) {
-            throw new IllegalArgumentException("the text has " + ids.length + " tokens, fewer than one block of "
-                    + block);
+            throw new IllegalArgumentException(
+                    "the text has " + ids.length + " tokens, fewer than one block of " + block);
         }
         LossSum total = LossSum.ZERO;
         for (int b = 0; b < blocks; b += rowsPerBatch) {

@@ -117,7 +117,8 @@ public final class Locations {
             java.nio.file.Path d = localPath(dir);
             if (Files.isDirectory(d)) {
                 try (var s = Files.list(d)) {
-                    s.filter(Files::isDirectory).forEach(p -> out.add(p.getFileName().toString()));
+                    s.filter(Files::isDirectory)
+                            .forEach(p -> out.add(p.getFileName().toString()));
                 }
             }
             return out;
@@ -140,7 +141,8 @@ public final class Locations {
             java.nio.file.Path d = localPath(dir);
             if (Files.exists(d)) {
                 try (var s = Files.walk(d)) {
-                    for (java.nio.file.Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    for (java.nio.file.Path p :
+                            s.sorted(java.util.Comparator.reverseOrder()).toList()) {
                         Files.delete(p);
                     }
                 }

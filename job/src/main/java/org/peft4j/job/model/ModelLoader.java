@@ -22,12 +22,15 @@ public final class ModelLoader {
 
     public static LoadedModel load(String location) throws IOException {
         if (location.equals(TinyLlama.NAME)) {
-            return new LoadedModel(location, new LlamaModel(TinyLlama.weights(DataType.FLOAT)), new ByteTokenizer(),
+            return new LoadedModel(
+                    location,
+                    new LlamaModel(TinyLlama.weights(DataType.FLOAT)),
+                    new ByteTokenizer(),
                     ByteTokenizer.tokenizerJson());
         }
         if (location.startsWith("builtin:")) {
-            throw new IllegalArgumentException("unknown built-in model '" + location + "' (the only one is "
-                    + TinyLlama.NAME + ")");
+            throw new IllegalArgumentException(
+                    "unknown built-in model '" + location + "' (the only one is " + TinyLlama.NAME + ")");
         }
         ModelFiles files = Locations.dir(location);
         LlamaWeights w = LlamaWeights.load(files, DataType.FLOAT);
@@ -50,7 +53,10 @@ public final class ModelLoader {
                         + AdapterCheckpoint.CONFIG + " and " + AdapterCheckpoint.TENSORS + ")");
             }
         }
-        return AdapterCheckpoint.load(m.model().linears(), files.readAll(AdapterCheckpoint.CONFIG),
-                files.readAll(AdapterCheckpoint.TENSORS), files.describe("."));
+        return AdapterCheckpoint.load(
+                m.model().linears(),
+                files.readAll(AdapterCheckpoint.CONFIG),
+                files.readAll(AdapterCheckpoint.TENSORS),
+                files.describe("."));
     }
 }

@@ -52,9 +52,11 @@ public record AdapterState(Map<String, INDArray> tensors, Map<String, INDArray> 
         Map<String, AdapterParam> params = w.adapters().params();
         for (var e : params.entrySet()) {
             INDArray v = saved.get(e.getKey());
-            if (v == null || !java.util.Arrays.equals(v.shape(), e.getValue().value().shape())) {
-                throw new IllegalArgumentException(file + ": tensor " + e.getKey() + (v == null ? " is missing"
-                        : " has shape " + java.util.Arrays.toString(v.shape())) + "; was it saved by this"
+            if (v == null
+                    || !java.util.Arrays.equals(v.shape(), e.getValue().value().shape())) {
+                throw new IllegalArgumentException(file + ": tensor " + e.getKey()
+                        + (v == null ? " is missing" : " has shape " + java.util.Arrays.toString(v.shape()))
+                        + "; was it saved by this"
                         + " configuration?");
             }
             if (!e.getValue().alwaysFrozen()) {

@@ -44,8 +44,8 @@ public final class BatchPlan {
     }
 
     private List<PaddedBatch> epochBatches(long e) {
-        return Batcher.batches(shard, rows, 8, padId, ShardKey.of(seed, "batches", Integer.toString(partition),
-                Long.toString(e)));
+        return Batcher.batches(
+                shard, rows, 8, padId, ShardKey.of(seed, "batches", Integer.toString(partition), Long.toString(e)));
     }
 
     /** The model's input for a padded batch. */

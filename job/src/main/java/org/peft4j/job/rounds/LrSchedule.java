@@ -11,8 +11,7 @@ public final class LrSchedule {
             return t.lr() * (step + 1) / t.warmupSteps();
         }
         long total = t.totalSteps();
-        double progress = total <= t.warmupSteps() ? 1
-                : (double) (step - t.warmupSteps()) / (total - t.warmupSteps());
+        double progress = total <= t.warmupSteps() ? 1 : (double) (step - t.warmupSteps()) / (total - t.warmupSteps());
         return switch (t.lrSchedule()) {
             case "linear" -> t.lr() * Math.max(0, 1 - progress);
             case "cosine" -> t.lr() * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));

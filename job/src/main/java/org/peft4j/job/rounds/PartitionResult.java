@@ -21,8 +21,14 @@ public final class PartitionResult implements Serializable {
     private final LinkedHashMap<String, double[]> sums;
     private final LinkedHashMap<String, long[]> shapes;
 
-    private PartitionResult(double weight, double lossSum, long lossCount, long tokens, long optimizerSteps,
-                            LinkedHashMap<String, double[]> sums, LinkedHashMap<String, long[]> shapes) {
+    private PartitionResult(
+            double weight,
+            double lossSum,
+            long lossCount,
+            long tokens,
+            long optimizerSteps,
+            LinkedHashMap<String, double[]> sums,
+            LinkedHashMap<String, long[]> shapes) {
         this.weight = weight;
         this.lossSum = lossSum;
         this.lossCount = lossCount;
@@ -39,8 +45,13 @@ public final class PartitionResult implements Serializable {
     }
 
     /** @param products per LoRA target with product aggregation, its s A B (summed like the tensors) */
-    public static PartitionResult of(AdapterState s, Map<String, INDArray> products, double weight, double lossSum,
-                                     long lossCount, long tokens) {
+    public static PartitionResult of(
+            AdapterState s,
+            Map<String, INDArray> products,
+            double weight,
+            double lossSum,
+            long lossCount,
+            long tokens) {
         LinkedHashMap<String, double[]> sums = new LinkedHashMap<>();
         LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
         put(s.tensors(), AdapterState.TENSOR, weight, sums, shapes);
@@ -49,8 +60,12 @@ public final class PartitionResult implements Serializable {
         return new PartitionResult(weight, lossSum, lossCount, tokens, s.optimizerSteps(), sums, shapes);
     }
 
-    private static void put(Map<String, INDArray> m, String prefix, double weight, Map<String, double[]> sums,
-                            Map<String, long[]> shapes) {
+    private static void put(
+            Map<String, INDArray> m,
+            String prefix,
+            double weight,
+            Map<String, double[]> sums,
+            Map<String, long[]> shapes) {
         m.forEach((k, v) -> {
             double[] d = v.dup('c').data().asDouble();
             for (int i = 0; i < d.length; i++) {
@@ -76,8 +91,14 @@ public final class PartitionResult implements Serializable {
             }
             out.put(k, c);
         });
-        return new PartitionResult(weight + o.weight, lossSum + o.lossSum, lossCount + o.lossCount,
-                tokens + o.tokens, optimizerSteps, out, shapes);
+        return new PartitionResult(
+                weight + o.weight,
+                lossSum + o.lossSum,
+                lossCount + o.lossCount,
+                tokens + o.tokens,
+                optimizerSteps,
+                out,
+                shapes);
     }
 
     /** The example-weighted average state. */

@@ -45,8 +45,12 @@ public final class RoundLoop {
     private RoundLoop() {}
 
     /** What a run ends with. */
-    public record Outcome(long globalStep, int resumedFromRound, AdapterState state, List<Map<String, Object>> rounds,
-                          Map<String, Object> lastEval) {}
+    public record Outcome(
+            long globalStep,
+            int resumedFromRound,
+            AdapterState state,
+            List<Map<String, Object>> rounds,
+            Map<String, Object> lastEval) {}
 
     public static Outcome run(JobConfig c, PrintStream log) throws Exception {
         SparkConf conf = new SparkConf().setAppName("peft4j " + c.run().output());
@@ -78,12 +82,15 @@ public final class RoundLoop {
         log.println("peft4j: resolved configuration\n" + c.rendered());
         long base = driver.model().model().config().parameterCount();
         long trainable = driver.adapters().trainableCount();
-        long adapterAll = driver.adapters().params().values().stream().mapToLong(p -> p.value().length()).sum();
-        log.printf("trainable params: %,d || all params: %,d || trainable%%: %.4f%n", trainable, base + adapterAll,
-                100.0 * trainable / (base + adapterAll));
+        long adapterAll = driver.adapters().params().values().stream()
+                .mapToLong(p -> p.value().length())
+                .sum();
+        log.printf(
+                "trainable params: %,d || all params: %,d || trainable%%: %.4f%n",
+                trainable, base + adapterAll, 100.0 * trainable / (base + adapterAll));
 
-        CheckpointStore store = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"),
-                c.checkpoint().keep());
+        CheckpointStore store = new CheckpointStore(
+                Locations.child(c.run().output(), "checkpoints"), c.checkpoint().keep());
         long step = 0;
         int startRound = 0;
         Optional<CheckpointStore.Loaded> ck = store.latest();
@@ -94,21 +101,29 @@ public final class RoundLoop {
                     .applyTo(driver.adapters(), driver.optimizer());
             step = t.path("global_step").asLong();
             startRound = t.path("round").asInt() + 1;
-            log.printf("peft4j: resuming from %s (round %d done, global step %d)%n", ck.get().dir(),
-                    startRound - 1, step);
+            log.printf(
+                    "peft4j: resuming from %s (round %d done, global step %d)%n",
+                    ck.get().dir(), startRound - 1, step);
         }
         MetricsLog metrics = new MetricsLog(c.run().output(), ck.isPresent());
         Broadcast<RunSpec> specB = sc.broadcast(spec);
-        TrainData.Prepared data = shards != null ? new TrainData.Prepared(shards, shards.count(), 0, 0, 0)
-                : TrainData.prepare(sc, specB);
-        log.printf("peft4j: %,d training examples in %d shards (%,d records read, %,d skipped, %,d truncated to %d"
-                + " tokens)%n", data.examples(), c.spark().executors(), data.read(), data.skipped(), data.truncated(),
+        TrainData.Prepared data =
+                shards != null ? new TrainData.Prepared(shards, shards.count(), 0, 0, 0) : TrainData.prepare(sc, specB);
+        log.printf(
+                "peft4j: %,d training examples in %d shards (%,d records read, %,d skipped, %,d truncated to %d"
+                        + " tokens)%n",
+                data.examples(),
+                c.spark().executors(),
+                data.read(),
+                data.skipped(),
+                data.truncated(),
                 c.data().maxLength());
         List<Map<String, Object>> rounds = new ArrayList<>();
         Map<String, Object> lastEval = Map.of();
         for (int r = startRound; r < c.train().rounds(); r++) {
             long t0 = System.nanoTime();
-            byte[] state = AdapterState.of(driver.adapters(), driver.optimizer()).toBytes();
+            byte[] state =
+                    AdapterState.of(driver.adapters(), driver.optimizer()).toBytes();
             double[] lrs = new double[c.train().localSteps()];
             for (int k = 0; k < lrs.length; k++) {
                 lrs[k] = LrSchedule.at(c.train(), step + k);
@@ -132,15 +147,23 @@ public final class RoundLoop {
             m.put("aggregated_bytes", total.payloadBytes() * c.spark().executors());
             m.put("seconds", seconds);
             boolean last = r == c.train().rounds() - 1;
-            if (c.data().evalPath() != null && (last || (c.eval().every() > 0 && (r + 1) % c.eval().every() == 0))) {
+            if (c.data().evalPath() != null
+                    && (last || (c.eval().every() > 0 && (r + 1) % c.eval().every() == 0))) {
                 lastEval = Evaluator.evaluate(driver, c);
                 m.putAll(lastEval);
             }
             metrics.append(m);
             rounds.add(m);
-            log.printf("round %d/%d  step %d  loss %.4f  %.0f tokens/s  broadcast %,d B  aggregated %,d B  %.1f s%s%n",
-                    r + 1, c.train().rounds(), step, (double) m.get("loss"), (double) m.get("tokens_per_s"),
-                    state.length, total.payloadBytes() * c.spark().executors(), seconds,
+            log.printf(
+                    "round %d/%d  step %d  loss %.4f  %.0f tokens/s  broadcast %,d B  aggregated %,d B  %.1f s%s%n",
+                    r + 1,
+                    c.train().rounds(),
+                    step,
+                    (double) m.get("loss"),
+                    (double) m.get("tokens_per_s"),
+                    state.length,
+                    total.payloadBytes() * c.spark().executors(),
+                    seconds,
                     lastEval.isEmpty() || !m.containsKey("eval_records") ? "" : "  eval " + lastEval);
             if (last || (c.checkpoint().every() > 0 && (r + 1) % c.checkpoint().every() == 0)) {
                 String dir = store.write(step, checkpointFiles(driver, c, r, step));
@@ -157,36 +180,48 @@ public final class RoundLoop {
     }
 
     /** One round on the executors, summed by a deterministic pairwise tree. */
-    static PartitionResult round(JavaRDD<TokenizedExample> shards, Broadcast<RunSpec> specB,
-                                 Broadcast<RoundInput> inB, int partitions) {
-        JavaRDD<Tuple2<Integer, PartitionResult>> results = shards.mapPartitionsWithIndex((p, it) -> {
-            RoundInput in = inB.value();
-            RunSpec spec = specB.value();
-            JobConfig c = spec.config();
-            List<TokenizedExample> shard = new ArrayList<>();
-            it.forEachRemaining(shard::add);
-            Worker w = WorkerCache.borrow(spec);
-            try {
-                AdapterState.fromBytes(in.state(), "round " + in.round()).applyTo(w.adapters(), w.optimizer());
-                BatchPlan plan = new BatchPlan(shard, c.data().batchRows(), w.model().tokenizer().padId(),
-                        c.run().seed(), p);
-                LossSum loss = LossSum.ZERO;
-                double rows = 0;
-                long tokens = 0;
-                for (int k = 0; k < in.lrs().length; k++) {
-                    long s = in.step() + k;
-                    PaddedBatch b = plan.batch(s);
-                    loss = loss.plus(w.trainer().step(BatchPlan.toTokenBatch(b), s, in.lrs()[k]));
-                    rows += b.rows();
-                    tokens += b.realTokens();
-                }
-                PartitionResult pr = PartitionResult.of(AdapterState.of(w.adapters(), w.optimizer()),
-                        ProductAggregation.products(w.adapters()), rows, loss.sum(), loss.count(), tokens);
-                return List.of(new Tuple2<>(p, pr)).iterator();
-            } finally {
-                WorkerCache.release(w);
-            }
-        }, true);
+    static PartitionResult round(
+            JavaRDD<TokenizedExample> shards, Broadcast<RunSpec> specB, Broadcast<RoundInput> inB, int partitions) {
+        JavaRDD<Tuple2<Integer, PartitionResult>> results = shards.mapPartitionsWithIndex(
+                (p, it) -> {
+                    RoundInput in = inB.value();
+                    RunSpec spec = specB.value();
+                    JobConfig c = spec.config();
+                    List<TokenizedExample> shard = new ArrayList<>();
+                    it.forEachRemaining(shard::add);
+                    Worker w = WorkerCache.borrow(spec);
+                    try {
+                        AdapterState.fromBytes(in.state(), "round " + in.round())
+                                .applyTo(w.adapters(), w.optimizer());
+                        BatchPlan plan = new BatchPlan(
+                                shard,
+                                c.data().batchRows(),
+                                w.model().tokenizer().padId(),
+                                c.run().seed(),
+                                p);
+                        LossSum loss = LossSum.ZERO;
+                        double rows = 0;
+                        long tokens = 0;
+                        for (int k = 0; k < in.lrs().length; k++) {
+                            long s = in.step() + k;
+                            PaddedBatch b = plan.batch(s);
+                            loss = loss.plus(w.trainer().step(BatchPlan.toTokenBatch(b), s, in.lrs()[k]));
+                            rows += b.rows();
+                            tokens += b.realTokens();
+                        }
+                        PartitionResult pr = PartitionResult.of(
+                                AdapterState.of(w.adapters(), w.optimizer()),
+                                ProductAggregation.products(w.adapters()),
+                                rows,
+                                loss.sum(),
+                                loss.count(),
+                                tokens);
+                        return List.of(new Tuple2<>(p, pr)).iterator();
+                    } finally {
+                        WorkerCache.release(w);
+                    }
+                },
+                true);
         JavaPairRDD<Integer, PartitionResult> level = results.mapToPair(t -> t);
         int n = partitions;
         while (n > 1) {
@@ -207,8 +242,13 @@ public final class RoundLoop {
         t.put("global_step", step);
         t.put("peft4j_version", AdapterCheckpoint.VERSION);
         t.put("seed", c.run().seed());
-        t.put("data_position", new java.util.TreeMap<>(Map.of("global_step", step, "scheme",
-                "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)")));
+        t.put(
+                "data_position",
+                new java.util.TreeMap<>(Map.of(
+                        "global_step",
+                        step,
+                        "scheme",
+                        "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)")));
         t.put("fingerprint", fingerprint(c));
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.put(AdapterCheckpoint.CONFIG, adapter.config());

@@ -19,7 +19,8 @@ public record RunSpec(JobConfig config, String nonce) implements Serializable {
 
     /** Labels of the sequence head: those of the first GLUE source; 0 for causal LM. */
     public int numLabels() {
-        return config.data().sequenceTask() ? GlueTask.ofDataset(config.data().train().get(0).dataset()).numLabels()
+        return config.data().sequenceTask()
+                ? GlueTask.ofDataset(config.data().train().get(0).dataset()).numLabels()
                 : 0;
     }
 }

@@ -29,8 +29,7 @@ import org.peft4j.job.config.JobConfig;
 public final class TrainData {
     private TrainData() {}
 
-    public record Prepared(JavaRDD<TokenizedExample> shards, long examples, long truncated, long read,
-                           long skipped) {}
+    public record Prepared(JavaRDD<TokenizedExample> shards, long examples, long truncated, long read, long skipped) {}
 
     public static Prepared prepare(JavaSparkContext sc, Broadcast<RunSpec> spec) {
         JobConfig c = spec.value().config();
@@ -85,14 +84,16 @@ public final class TrainData {
             });
         }
         tokenized = tokenized.persist(StorageLevel.MEMORY_AND_DISK());
-        List<Long> perShard = tokenized.mapPartitions(it -> {
-            long k = 0;
-            while (it.hasNext()) {
-                it.next();
-                k++;
-            }
-            return List.of(k).iterator();
-        }).collect();
+        List<Long> perShard = tokenized
+                .mapPartitions(it -> {
+                    long k = 0;
+                    while (it.hasNext()) {
+                        it.next();
+                        k++;
+                    }
+                    return List.of(k).iterator();
+                })
+                .collect();
         for (int p = 0; p < perShard.size(); p++) {
             if (perShard.get(p) == 0) {
                 throw new IllegalArgumentException("shard " + p + " of " + n + " is empty: peft4j.spark.executors is"
@@ -101,8 +102,9 @@ public final class TrainData {
         }
         long examples = perShard.stream().mapToLong(Long::longValue).sum();
         if (empty.value() == examples) {
-            throw new IllegalArgumentException("peft4j.data.max_length = " + c.data().maxLength() + " leaves no"
-                    + " response token in any record (every prompt is at least that long): raise it");
+            throw new IllegalArgumentException(
+                    "peft4j.data.max_length = " + c.data().maxLength() + " leaves no"
+                            + " response token in any record (every prompt is at least that long): raise it");
         }
         long r = read.value();
         long s = skipped.value();
@@ -118,8 +120,8 @@ public final class TrainData {
     }
 
     /** Weighted mixture of the sources; one source is used as it is. */
-    private static <T> JavaRDD<T> mix(JavaSparkContext sc, List<JavaRDD<T>> parts, List<JobConfig.Source> sources,
-                                      long seed, KeyFn<T> key) {
+    private static <T> JavaRDD<T> mix(
+            JavaSparkContext sc, List<JavaRDD<T>> parts, List<JobConfig.Source> sources, long seed, KeyFn<T> key) {
         if (parts.size() == 1) {
             return parts.get(0);
         }
@@ -154,7 +156,9 @@ public final class TrainData {
     }
 
     private static ExampleTokenizer tokenizer(Worker w, JobConfig c) {
-        return new ExampleTokenizer(w.model().tokenizer(), PromptTemplate.named(c.data().template()),
+        return new ExampleTokenizer(
+                w.model().tokenizer(),
+                PromptTemplate.named(c.data().template()),
                 c.data().maxLength());
     }
 

@@ -33,13 +33,17 @@ public final class Worker {
         this.adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
         adapters.setTotalSteps(c.train().totalSteps());
         if (c.data().sequenceTask()) {
-            head = SequenceHead.init(model.model().config().hiddenSize(), spec.numLabels(), c.run().seed(),
+            head = SequenceHead.init(
+                    model.model().config().hiddenSize(),
+                    spec.numLabels(),
+                    c.run().seed(),
                     DataType.FLOAT);
             adapters.addModuleToSave(head.param());
         } else {
             head = null;
         }
-        this.optimizer = c.train().optimizer().equals("sgd") ? new Sgd()
+        this.optimizer = c.train().optimizer().equals("sgd")
+                ? new Sgd()
                 : new AdamW(0.9, 0.999, 1e-8, c.train().weightDecay());
         this.trainer = new LocalTrainer(model.model(), adapters, head, optimizer);
     }

@@ -15,7 +15,9 @@ class MainTest {
     private static Result run(String... argv) {
         var out = new ByteArrayOutputStream();
         var err = new ByteArrayOutputStream();
-        int code = Main.run(List.of(argv), new PrintStream(out, true, StandardCharsets.UTF_8),
+        int code = Main.run(
+                List.of(argv),
+                new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
@@ -41,7 +43,8 @@ class MainTest {
         left.integer("rank", 0);
         var e = org.junit.jupiter.api.Assertions.assertThrows(Args.UsageException.class, left::finish);
         assertEquals("unknown option --rnak (did you mean --rank?)", e.getMessage());
-        var bad = org.junit.jupiter.api.Assertions.assertThrows(Args.UsageException.class,
+        var bad = org.junit.jupiter.api.Assertions.assertThrows(
+                Args.UsageException.class,
                 () -> Args.parse(List.of("--rank", "x"), java.util.Set.of()).integer("rank", 0));
         assertEquals("option --rank: expected an integer, found 'x'", bad.getMessage());
     }

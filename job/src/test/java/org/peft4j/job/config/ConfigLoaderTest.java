@@ -24,8 +24,13 @@ class ConfigLoaderTest {
 
     @Test
     void defaultsLoadAndOverridesApplyInOrder() throws Exception {
-        JobConfig c = ConfigLoader.load(null, List.of("train.rounds=7", "adapter.targets=[q_proj, v_proj]",
-                "run.output=hdfs://nn:8020/runs/x", "adapter.options={freeze_fraction=0.5}"));
+        JobConfig c = ConfigLoader.load(
+                null,
+                List.of(
+                        "train.rounds=7",
+                        "adapter.targets=[q_proj, v_proj]",
+                        "run.output=hdfs://nn:8020/runs/x",
+                        "adapter.options={freeze_fraction=0.5}"));
         assertEquals(7, c.train().rounds());
         assertEquals(List.of("q_proj", "v_proj"), c.adapter().targets());
         assertEquals("hdfs://nn:8020/runs/x", c.run().output());
@@ -39,7 +44,12 @@ class ConfigLoaderTest {
         JobConfig fromFile = ConfigLoader.load(f.toString(), List.of());
         assertEquals(3, fromFile.train().rounds());
         assertNull(fromFile.data().evalPath());
-        assertEquals(9, ConfigLoader.load(f.toString(), List.of("train.rounds=9")).train().rounds(), "--set wins");
+        assertEquals(
+                9,
+                ConfigLoader.load(f.toString(), List.of("train.rounds=9"))
+                        .train()
+                        .rounds(),
+                "--set wins");
     }
 
     @Test
@@ -49,7 +59,11 @@ class ConfigLoaderTest {
         System.setProperty("peft4j.train.rounds", "11");
         try {
             assertEquals(11, ConfigLoader.load(f.toString(), List.of()).train().rounds());
-            assertEquals(12, ConfigLoader.load(f.toString(), List.of("train.rounds=12")).train().rounds());
+            assertEquals(
+                    12,
+                    ConfigLoader.load(f.toString(), List.of("train.rounds=12"))
+                            .train()
+                            .rounds());
         } finally {
             System.clearProperty("peft4j.train.rounds");
         }
@@ -68,10 +82,10 @@ class ConfigLoaderTest {
     void wrongTypesAndRangesNameKeyExpectedAndFound() throws Exception {
         String e = error("peft4j.adapter.rank = eight");
         assertTrue(e.endsWith("line 1: peft4j.adapter.rank: expected an integer in [1, 65536], found \"eight\""), e);
-        assertTrue(error("peft4j.train.lr = -1").contains("peft4j.train.lr: expected a number in [0.0, 10.0],"
-                + " found -1"));
-        assertTrue(error("peft4j.adapter.method = lamdda").contains("expected one of [lora, lamda, lamda++, neat],"
-                + " found 'lamdda' (did you mean 'lamda'?)"));
+        assertTrue(error("peft4j.train.lr = -1")
+                .contains("peft4j.train.lr: expected a number in [0.0, 10.0]," + " found -1"));
+        assertTrue(error("peft4j.adapter.method = lamdda")
+                .contains("expected one of [lora, lamda, lamda++, neat]," + " found 'lamdda' (did you mean 'lamda'?)"));
         assertTrue(error("peft4j.data.train = [{dataset = comonsense, path = x}]")
                 .contains("unknown dataset 'comonsense' (did you mean 'commonsense'?)"));
         assertTrue(error("", "adapter.options={freeze=sometimes}").startsWith("peft4j.adapter: "));
@@ -84,13 +98,15 @@ class ConfigLoaderTest {
         Path root = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
         JobConfig quick = ConfigLoader.load(root.resolve("conf/quickstart.conf").toString(), List.of());
         assertEquals("builtin:tiny-llama", quick.model().path());
-        JobConfig cs = ConfigLoader.load(root.resolve("conf/examples/commonsense-lamda.conf").toString(), List.of());
+        JobConfig cs = ConfigLoader.load(
+                root.resolve("conf/examples/commonsense-lamda.conf").toString(), List.of());
         assertEquals(32, cs.adapter().rank());
-        JobConfig mm = ConfigLoader.load(root.resolve("conf/examples/metamath-neat.conf").toString(), List.of());
+        JobConfig mm = ConfigLoader.load(
+                root.resolve("conf/examples/metamath-neat.conf").toString(), List.of());
         assertEquals(2, mm.data().train().size());
         assertEquals("neat", mm.adapter().method());
-        JobConfig sst = ConfigLoader.load(root.resolve("conf/examples/glue-sst2-lamdapp.conf").toString(),
-                List.of());
+        JobConfig sst = ConfigLoader.load(
+                root.resolve("conf/examples/glue-sst2-lamdapp.conf").toString(), List.of());
         assertTrue(sst.data().sequenceTask());
         assertEquals("lamda++", sst.adapter().method());
     }

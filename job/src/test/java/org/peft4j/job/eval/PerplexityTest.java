@@ -29,7 +29,8 @@ class PerplexityTest {
             int[] x = Arrays.copyOfRange(ids, b * block, (b + 1) * block);
             int[] mask = new int[block];
             Arrays.fill(mask, 1);
-            sum += MODEL.causalLm(new TokenBatch(1, block, x, mask, x, null), false).sum();
+            sum += MODEL.causalLm(new TokenBatch(1, block, x, mask, x, null), false)
+                    .sum();
         }
         assertEquals(sum / (3 * (block - 1)), batched.nll(), 1e-5);
         assertEquals(Math.exp(batched.nll()), batched.perplexity(), 1e-9);

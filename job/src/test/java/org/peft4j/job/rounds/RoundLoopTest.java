@@ -42,20 +42,25 @@ class RoundLoopTest {
 
     @TempDir
     static Path tmp;
+
     static Path data;
 
     @BeforeAll
     static void start() throws Exception {
-        sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("peft4j-round-loop-test")
-                .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1"));
+        sc = new JavaSparkContext(new SparkConf()
+                .setMaster("local[2]")
+                .setAppName("peft4j-round-loop-test")
+                .set("spark.ui.enabled", "false")
+                .set("spark.driver.host", "127.0.0.1"));
         // 16 records of identical length: every batch then scores the same number of tokens.
         StringBuilder sb = new StringBuilder("[\n");
         for (int i = 0; i < 16; i++) {
             int a = i % 10;
             int b = (i * 7 + 3) % 10;
-            sb.append(String.format("{\"instruction\": \"Is %d greater than %d?\", \"input\": \"\", \"output\":"
-                    + " \"answer%d\", \"answer\": \"answer%d\"}%s%n", a, b, a > b ? 1 : 2, a > b ? 1 : 2,
-                    i < 15 ? "," : ""));
+            sb.append(String.format(
+                    "{\"instruction\": \"Is %d greater than %d?\", \"input\": \"\", \"output\":"
+                            + " \"answer%d\", \"answer\": \"answer%d\"}%s%n",
+                    a, b, a > b ? 1 : 2, a > b ? 1 : 2, i < 15 ? "," : ""));
         }
         data = tmp.resolve("train.json");
         Files.writeString(data, sb.append("]\n"));
@@ -67,9 +72,15 @@ class RoundLoopTest {
     }
 
     static JobConfig config(String output, String... sets) throws Exception {
-        List<String> all = new ArrayList<>(List.of("run.output=" + tmp.resolve(output), "data.train=[{dataset ="
-                + " commonsense, path = \"" + data + "\"}]", "data.eval.path=null", "data.max_length=256",
-                "data.batch_rows=4", "train.rounds=3", "train.local_steps=2", "train.lr=0.01",
+        List<String> all = new ArrayList<>(List.of(
+                "run.output=" + tmp.resolve(output),
+                "data.train=[{dataset =" + " commonsense, path = \"" + data + "\"}]",
+                "data.eval.path=null",
+                "data.max_length=256",
+                "data.batch_rows=4",
+                "train.rounds=3",
+                "train.local_steps=2",
+                "train.lr=0.01",
                 "checkpoint.every=0"));
         all.addAll(List.of(sets));
         return ConfigLoader.load(null, all);
@@ -85,11 +96,13 @@ class RoundLoopTest {
     }
 
     static List<TokenizedExample> examplesFrom(String file, JobConfig c) throws Exception {
-        ExampleTokenizer et = new ExampleTokenizer(new org.peft4j.datasets.tokenize.ByteTokenizer(),
-                PromptTemplate.ALPACA, c.data().maxLength());
+        ExampleTokenizer et = new ExampleTokenizer(
+                new org.peft4j.datasets.tokenize.ByteTokenizer(),
+                PromptTemplate.ALPACA,
+                c.data().maxLength());
         List<TokenizedExample> out = new ArrayList<>();
         try (InputStream in = Files.newInputStream(Path.of(file));
-             Datasets.RecordStream s = Datasets.instructions("commonsense", in, "t", BadRecords.failing())) {
+                Datasets.RecordStream s = Datasets.instructions("commonsense", in, "t", BadRecords.failing())) {
             s.forEachRemaining(r -> out.add(et.causal(r)));
         }
         return TrainData.sorted(out);
@@ -97,11 +110,17 @@ class RoundLoopTest {
 
     static void assertSameBits(AdapterState expected, AdapterState actual) {
         assertEquals(expected.tensors().keySet(), actual.tensors().keySet());
-        expected.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                actual.tensors().get(k).dup().data().asFloat(), k));
+        expected.tensors()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        actual.tensors().get(k).dup().data().asFloat(),
+                        k));
         assertEquals(expected.moments().keySet(), actual.moments().keySet());
-        expected.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                actual.moments().get(k).dup().data().asFloat(), k));
+        expected.moments()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        actual.moments().get(k).dup().data().asFloat(),
+                        k));
     }
 
     @Test
@@ -110,14 +129,19 @@ class RoundLoopTest {
         RoundLoop.Outcome distributed = run(c);
 
         Worker w = new Worker(RunSpec.fresh(c));
-        BatchPlan plan = new BatchPlan(examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
+        BatchPlan plan = new BatchPlan(
+                examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
         for (long s = 0; s < c.train().totalSteps(); s++) {
             w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, LrSchedule.at(c.train(), s));
         }
         assertSameBits(AdapterState.of(w.adapters(), w.optimizer()), distributed.state());
         assertEquals(6, distributed.globalStep());
         Worker untrained = new Worker(RunSpec.fresh(c));
-        INDArray s0 = untrained.adapters().params().get("model.layers.0.self_attn.q_proj.lamda_S").value();
+        INDArray s0 = untrained
+                .adapters()
+                .params()
+                .get("model.layers.0.self_attn.q_proj.lamda_S")
+                .value();
         INDArray s1 = distributed.state().tensors().get("model.layers.0.self_attn.q_proj.lamda_S");
         assertTrue(s0.sub(s1).amaxNumber().doubleValue() > 1e-4, "S trained");
         double loss = (double) distributed.rounds().get(0).get("loss");
@@ -126,14 +150,22 @@ class RoundLoopTest {
 
     @Test
     void twoExecutorsAveragingEveryStepEqualOneLargeBatch() throws Exception {
-        JobConfig c = config("two", "spark.executors=2", "train.optimizer=sgd", "train.local_steps=1",
-                "train.rounds=4", "adapter.method=lora", "data.batch_rows=4", "train.lr=1.0");
+        JobConfig c = config(
+                "two",
+                "spark.executors=2",
+                "train.optimizer=sgd",
+                "train.local_steps=1",
+                "train.rounds=4",
+                "adapter.method=lora",
+                "data.batch_rows=4",
+                "train.lr=1.0");
         List<TokenizedExample> all = examples(c).subList(0, 8);
-        RoundLoop.Outcome distributed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
-                sc.parallelize(all, 2));
+        RoundLoop.Outcome distributed =
+                RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()), sc.parallelize(all, 2));
 
         Worker w = new Worker(RunSpec.fresh(c));
-        var big = BatchPlan.toTokenBatch(Batcher.pad(all, 8, w.model().tokenizer().padId()));
+        var big =
+                BatchPlan.toTokenBatch(Batcher.pad(all, 8, w.model().tokenizer().padId()));
         for (long s = 0; s < 4; s++) {
             w.trainer().step(big, s, LrSchedule.at(c.train(), s));
         }
@@ -155,17 +187,24 @@ class RoundLoopTest {
         JobConfig c = config("frozen", "spark.executors=2", "adapter.method=lora");
         run(c);
         List<TargetLinear> fresh = new org.peft4j.adapters.model.llama.LlamaModel(
-                TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT)).linears();
+                        TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT))
+                .linears();
         List<Worker> workers = WorkerCache.idle();
         assertFalse(workers.isEmpty(), "executor workers are cached across rounds");
         assertTrue(WorkerCache.built() >= workers.size());
         for (Worker w : workers) {
             List<TargetLinear> trained = w.model().model().linears();
             for (int i = 0; i < fresh.size(); i++) {
-                assertArrayEquals(fresh.get(i).weight().data().asFloat(), trained.get(i).weight().data().asFloat(),
+                assertArrayEquals(
+                        fresh.get(i).weight().data().asFloat(),
+                        trained.get(i).weight().data().asFloat(),
                         trained.get(i).path());
             }
-            assertArrayEquals(TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT).embed().data().asFloat(),
+            assertArrayEquals(
+                    TinyLlama.weights(org.nd4j.linalg.api.buffer.DataType.FLOAT)
+                            .embed()
+                            .data()
+                            .asFloat(),
                     w.model().model().weights().embed().data().asFloat());
         }
     }
@@ -179,9 +218,12 @@ class RoundLoopTest {
         run(c);
         // The crash: everything after round 2 (global step 4) is lost.
         Path ckpts = tmp.resolve("interrupted/checkpoints");
-        org.peft4j.job.fs.Locations.deleteRecursively(ckpts.resolve(CheckpointStore.dirName(6)).toString());
-        org.peft4j.job.fs.Locations.deleteRecursively(ckpts.resolve(CheckpointStore.dirName(8)).toString());
-        org.peft4j.job.fs.Locations.deleteRecursively(tmp.resolve("interrupted/final").toString());
+        org.peft4j.job.fs.Locations.deleteRecursively(
+                ckpts.resolve(CheckpointStore.dirName(6)).toString());
+        org.peft4j.job.fs.Locations.deleteRecursively(
+                ckpts.resolve(CheckpointStore.dirName(8)).toString());
+        org.peft4j.job.fs.Locations.deleteRecursively(
+                tmp.resolve("interrupted/final").toString());
         RoundLoop.Outcome resumed = run(c);
         assertEquals(2, resumed.resumedFromRound());
         assertEquals(2, resumed.rounds().size(), "only rounds 3 and 4 ran again");
@@ -199,13 +241,20 @@ class RoundLoopTest {
 
     @Test
     void corruptOrPartialCheckpointsAreSkippedForThePreviousCompleteOne() throws Exception {
-        JobConfig c = config("corrupt", "spark.executors=1", "train.rounds=4", "checkpoint.every=1",
-                "checkpoint.keep=3", "train.local_steps=1");
+        JobConfig c = config(
+                "corrupt",
+                "spark.executors=1",
+                "train.rounds=4",
+                "checkpoint.every=1",
+                "checkpoint.keep=3",
+                "train.local_steps=1");
         run(c);
         Path ckpts = tmp.resolve("corrupt/checkpoints");
         try (var dirs = Files.list(ckpts)) {
-            assertEquals(List.of(CheckpointStore.dirName(2), CheckpointStore.dirName(3), CheckpointStore.dirName(4)),
-                    dirs.map(p -> p.getFileName().toString()).sorted().toList(), "keep = 3");
+            assertEquals(
+                    List.of(CheckpointStore.dirName(2), CheckpointStore.dirName(3), CheckpointStore.dirName(4)),
+                    dirs.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "keep = 3");
         }
         CheckpointStore store = new CheckpointStore(ckpts.toString(), 3);
         assertEquals(4, store.latest().orElseThrow().globalStep());
@@ -216,8 +265,15 @@ class RoundLoopTest {
         Files.delete(ckpts.resolve(CheckpointStore.dirName(3)).resolve(CheckpointStore.MANIFEST));
         assertEquals(2, store.latest().orElseThrow().globalStep(), "no manifest: incomplete, skipped");
         Map<String, byte[]> files = store.latest().orElseThrow().files();
-        assertTrue(files.keySet().containsAll(List.of("adapter_config.json", "adapter_model.safetensors",
-                "state.safetensors", "trainer_state.json", "run.conf")), files.keySet().toString());
+        assertTrue(
+                files.keySet()
+                        .containsAll(List.of(
+                                "adapter_config.json",
+                                "adapter_model.safetensors",
+                                "state.safetensors",
+                                "trainer_state.json",
+                                "run.conf")),
+                files.keySet().toString());
         String trainer = new String(files.get("trainer_state.json"), StandardCharsets.UTF_8);
         assertTrue(trainer.contains("\"global_step\" : 2") && trainer.contains("fingerprint"), trainer);
     }
@@ -225,49 +281,79 @@ class RoundLoopTest {
     @Test
     void glueSequenceHeadWithLamdaPlusPlusTrainsEvaluatesAndSavesTheHead() throws Exception {
         String sst2 = Path.of(System.getProperty("peft4jtest.repo.root", ".."))
-                .resolve("datasets/src/test/resources/fixtures/glue/SST-2/train.tsv").toString();
-        JobConfig c = ConfigLoader.load(null, List.of("run.output=" + tmp.resolve("sst2"), "data.task=sequence",
-                "data.train=[{dataset = glue-sst2, path = \"" + sst2 + "\"}]", "data.eval.dataset=glue-sst2",
-                "data.eval.path=\"" + sst2 + "\"", "adapter.method=lamda++", "adapter.rank=4", "train.rounds=2",
-                "train.local_steps=2", "spark.executors=2", "checkpoint.every=0", "eval.every=1"));
+                .resolve("datasets/src/test/resources/fixtures/glue/SST-2/train.tsv")
+                .toString();
+        JobConfig c = ConfigLoader.load(
+                null,
+                List.of(
+                        "run.output=" + tmp.resolve("sst2"),
+                        "data.task=sequence",
+                        "data.train=[{dataset = glue-sst2, path = \"" + sst2 + "\"}]",
+                        "data.eval.dataset=glue-sst2",
+                        "data.eval.path=\"" + sst2 + "\"",
+                        "adapter.method=lamda++",
+                        "adapter.rank=4",
+                        "train.rounds=2",
+                        "train.local_steps=2",
+                        "spark.executors=2",
+                        "checkpoint.every=0",
+                        "eval.every=1"));
         RoundLoop.Outcome o = run(c);
         assertEquals(2, o.rounds().size());
         assertEquals(20, ((Number) o.lastEval().get("eval_records")).intValue());
         double acc = (double) o.lastEval().get("eval_accuracy");
         assertTrue(acc >= 0 && acc <= 1, "accuracy " + acc);
-        assertTrue(o.state().tensors().containsKey("score.weight"), o.state().tensors().keySet().toString());
+        assertTrue(
+                o.state().tensors().containsKey("score.weight"),
+                o.state().tensors().keySet().toString());
         String cfg = Files.readString(tmp.resolve("sst2/final/adapter_config.json"));
-        assertTrue(cfg.contains("modules_to_save") && cfg.contains("score.weight") && cfg.contains("rank_pattern"),
-                cfg);
+        assertTrue(
+                cfg.contains("modules_to_save") && cfg.contains("score.weight") && cfg.contains("rank_pattern"), cfg);
     }
 
     @Test
     void loraProductAggregationAveragesTheExecutorsUpdatesExactlyAndFactorsDoNot() throws Exception {
         for (String aggregation : List.of("product", "factors")) {
-            JobConfig c = config("agg-" + aggregation, "spark.executors=2", "adapter.method=lora",
-                    "adapter.options={aggregation = " + aggregation + "}", "train.rounds=1", "train.local_steps=2",
+            JobConfig c = config(
+                    "agg-" + aggregation,
+                    "spark.executors=2",
+                    "adapter.method=lora",
+                    "adapter.options={aggregation = " + aggregation + "}",
+                    "train.rounds=1",
+                    "train.local_steps=2",
                     "train.lr=0.05");
             List<TokenizedExample> all = examples(c).subList(0, 8);
-            RoundLoop.Outcome o = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()),
-                    sc.parallelize(all, 2));
+            RoundLoop.Outcome o =
+                    RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()), sc.parallelize(all, 2));
             RunSpec spec = RunSpec.fresh(c);
-            byte[] s0 = AdapterState.of(new Worker(spec).adapters(), new Worker(spec).optimizer()).toBytes();
+            byte[] s0 = AdapterState.of(new Worker(spec).adapters(), new Worker(spec).optimizer())
+                    .toBytes();
             String q = "model.layers.1.self_attn.q_proj";
             INDArray expected = null;
             for (int p = 0; p < 2; p++) {
                 Worker w = new Worker(spec);
                 AdapterState.fromBytes(s0, "s0").applyTo(w.adapters(), w.optimizer());
-                BatchPlan plan = new BatchPlan(all.subList(4 * p, 4 * p + 4), 4, w.model().tokenizer().padId(),
-                        c.run().seed(), p);
+                BatchPlan plan = new BatchPlan(
+                        all.subList(4 * p, 4 * p + 4),
+                        4,
+                        w.model().tokenizer().padId(),
+                        c.run().seed(),
+                        p);
                 for (long st = 0; st < 2; st++) {
                     w.trainer().step(BatchPlan.toTokenBatch(plan.batch(st)), st, LrSchedule.at(c.train(), st));
                 }
-                INDArray update = w.adapters().params().get(q + ".lora_A").value()
+                INDArray update = w.adapters()
+                        .params()
+                        .get(q + ".lora_A")
+                        .value()
                         .mmul(w.adapters().params().get(q + ".lora_B").value());
                 expected = expected == null ? update : expected.addi(update);
             }
             expected.divi(2); // equal shards, equal weights; s = alpha / r = 1
-            INDArray actual = o.state().tensors().get(q + ".lora_A").mmul(o.state().tensors().get(q + ".lora_B"));
+            INDArray actual = o.state()
+                    .tensors()
+                    .get(q + ".lora_A")
+                    .mmul(o.state().tensors().get(q + ".lora_B"));
             if (aggregation.equals("product")) {
                 actual.addi(o.state().tensors().get(q + ".lora_residual"));
             }

@@ -18,8 +18,8 @@ class WorkerReuseTest {
     void aReusedWorkerTrainsBitForBitLikeAFreshOne() throws Exception {
         String root = System.getProperty("peft4jtest.repo.root", "..");
         // 40 steps: B's rows freeze one by one over steps 0..12, so steps 2 and 3 differ in what trains.
-        JobConfig c = ConfigLoader.load(root + "/conf/quickstart.conf", List.of("data.batch_rows=4",
-                "train.local_steps=2", "train.rounds=20"));
+        JobConfig c = ConfigLoader.load(
+                root + "/conf/quickstart.conf", List.of("data.batch_rows=4", "train.local_steps=2", "train.rounds=20"));
         RunSpec spec = RunSpec.fresh(c);
         Worker driver = new Worker(spec);
         byte[] state = AdapterState.of(driver.adapters(), driver.optimizer()).toBytes();
@@ -33,10 +33,16 @@ class WorkerReuseTest {
         Worker reused = new Worker(spec);
         trainRound(reused, state, shardB, 1, 2);
         AdapterState b = trainRound(reused, state, shardA, 0, 2);
-        a.tensors().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                b.tensors().get(k).dup().data().asFloat(), k));
-        a.moments().forEach((k, v) -> assertArrayEquals(v.dup().data().asFloat(),
-                b.moments().get(k).dup().data().asFloat(), k));
+        a.tensors()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        b.tensors().get(k).dup().data().asFloat(),
+                        k));
+        a.moments()
+                .forEach((k, v) -> assertArrayEquals(
+                        v.dup().data().asFloat(),
+                        b.moments().get(k).dup().data().asFloat(),
+                        k));
     }
 
     static AdapterState trainRound(Worker w, byte[] state, List<TokenizedExample> shard, int p, long step) {

@@ -40,8 +40,15 @@ final class Attention {
     private INDArray causal;
     private long causalKey = -1;
 
-    Attention(int layer, LlamaConfig c, TargetLinear q, TargetLinear k, TargetLinear v, TargetLinear o,
-              Rotary rotary, Scratch shared) {
+    Attention(
+            int layer,
+            LlamaConfig c,
+            TargetLinear q,
+            TargetLinear k,
+            TargetLinear v,
+            TargetLinear o,
+            Rotary rotary,
+            Scratch shared) {
         this.layer = layer;
         this.shared = shared;
         this.heads = c.numAttentionHeads();
@@ -76,10 +83,10 @@ final class Attention {
             kvRowsPerSequence = p.cache().capacity();
             for (int b = 0; b < rows; b++) {
                 long at = (long) b * kvRowsPerSequence + p.past();
-                ks.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all()).assign(LlamaModel.rows(ky, b * len,
-                        (b + 1) * len));
-                vs.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all()).assign(LlamaModel.rows(vy, b * len,
-                        (b + 1) * len));
+                ks.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())
+                        .assign(LlamaModel.rows(ky, b * len, (b + 1) * len));
+                vs.get(NDArrayIndex.interval(at, at + len), NDArrayIndex.all())
+                        .assign(LlamaModel.rows(vy, b * len, (b + 1) * len));
             }
         } else {
             ks = ky; // the projections' own output buffers: valid until their next forward
@@ -89,12 +96,21 @@ final class Attention {
         int keys = p.keys();
         INDArray probs = shared.get("attn.probs", (long) heads * len, keys);
         boolean keep = p.train() && o.needsInputKept();
-        INDArray out = (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len,
-                (long) heads * headDim);
+        INDArray out =
+                (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
         for (int b = 0; b < rows; b++) {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
-                Blas.gemm(false, false, len, headDim, keys, 1.0, headBlock(probs, hd), kv(vs, b, group(hd)), 0.0,
+                Blas.gemm(
+                        false,
+                        false,
+                        len,
+                        headDim,
+                        keys,
+                        1.0,
+                        headBlock(probs, hd),
+                        kv(vs, b, group(hd)),
+                        0.0,
                         queryHead(out, b, hd));
             }
         }
@@ -112,8 +128,10 @@ final class Attention {
         int len = pass.length();
         INDArray dO = o.backward(dOut, true);
         INDArray dq = shared.get("attn.dq", (long) rows * len, (long) heads * headDim);
-        INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim).assign(0);
-        INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim).assign(0);
+        INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim)
+                .assign(0);
+        INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim)
+                .assign(0);
         INDArray probs = shared.get("attn.probs", (long) heads * len, len);
         INDArray dP = shared.get("attn.dP", (long) heads * len, len);
         INDArray tmp = shared.get("attn.tmp", (long) heads * len, len);
@@ -121,18 +139,54 @@ final class Attention {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
                 int g = group(hd);
-                Blas.gemm(true, false, len, headDim, len, 1.0, headBlock(probs, hd), queryHead(dO, b, hd), 1.0,
+                Blas.gemm(
+                        true,
+                        false,
+                        len,
+                        headDim,
+                        len,
+                        1.0,
+                        headBlock(probs, hd),
+                        queryHead(dO, b, hd),
+                        1.0,
                         kv(dv, b, g));
-                Blas.gemm(false, true, len, len, headDim, 1.0, queryHead(dO, b, hd), kv(vs, b, g), 0.0,
+                Blas.gemm(
+                        false,
+                        true,
+                        len,
+                        len,
+                        headDim,
+                        1.0,
+                        queryHead(dO, b, hd),
+                        kv(vs, b, g),
+                        0.0,
                         headBlock(dP, hd));
             }
             INDArray rowSums = dP.mul(probs, tmp).sum(1).reshape(dP.rows(), 1);
             dP.subiColumnVector(rowSums).muli(probs);
             for (int hd = 0; hd < heads; hd++) {
                 int g = group(hd);
-                Blas.gemm(false, false, len, headDim, len, scale, headBlock(dP, hd), kv(ks, b, g), 0.0,
+                Blas.gemm(
+                        false,
+                        false,
+                        len,
+                        headDim,
+                        len,
+                        scale,
+                        headBlock(dP, hd),
+                        kv(ks, b, g),
+                        0.0,
                         queryHead(dq, b, hd));
-                Blas.gemm(true, false, len, headDim, len, scale, headBlock(dP, hd), queryHead(qs, b, hd), 1.0,
+                Blas.gemm(
+                        true,
+                        false,
+                        len,
+                        headDim,
+                        len,
+                        scale,
+                        headBlock(dP, hd),
+                        queryHead(qs, b, hd),
+                        1.0,
                         kv(dk, b, g));
             }
         }
@@ -149,7 +203,16 @@ final class Attention {
         int len = pass.length();
         int keys = pass.keys();
         for (int hd = 0; hd < heads; hd++) {
-            Blas.gemm(false, true, len, keys, headDim, scale, queryHead(qs, b, hd), kv(ks, b, group(hd)), 0.0,
+            Blas.gemm(
+                    false,
+                    true,
+                    len,
+                    keys,
+                    headDim,
+                    scale,
+                    queryHead(qs, b, hd),
+                    kv(ks, b, group(hd)),
+                    0.0,
                     headBlock(probs, hd));
         }
         if (len > 1) {
@@ -174,7 +237,8 @@ final class Attention {
                     }
                 }
             }
-            causal = Nd4j.create(m, new long[] {(long) heads * len, keys}, q.weight().dataType());
+            causal = Nd4j.create(
+                    m, new long[] {(long) heads * len, keys}, q.weight().dataType());
             causalKey = key;
         }
         return causal;

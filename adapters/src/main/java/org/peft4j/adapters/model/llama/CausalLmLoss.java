@@ -45,22 +45,32 @@ final class CausalLmLoss {
             }
             if (!any) {
                 if (dHidden != null) {
-                    dHidden.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all()).assign(0);
+                    dHidden.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all())
+                            .assign(0);
                 }
                 continue;
             }
             int d = (int) hidden.columns();
             INDArray logits = rows == chunk ? buffer : buffer.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
             // logits = h head^T, written through BLAS into the chunk buffer: no view copies.
-            Blas.gemm(false, true, rows, vocab, d, 1.0, new Blas.Block(hidden, (long) start * d, d),
-                    new Blas.Block(head, 0, d), 0.0, new Blas.Block(buffer, 0, vocab));
+            Blas.gemm(
+                    false,
+                    true,
+                    rows,
+                    vocab,
+                    d,
+                    1.0,
+                    new Blas.Block(hidden, (long) start * d, d),
+                    new Blas.Block(head, 0, d),
+                    0.0,
+                    new Blas.Block(buffer, 0, vocab));
             Nd4j.exec(new SoftMax(logits, logits, 1)); // one fused pass: max, exp, sum, divide
             boolean allScored = true;
             for (int i = 0; i < rows; i++) {
                 int t = targets[start + i];
                 if (t >= vocab) {
-                    throw new IllegalArgumentException("label " + t + " at token " + (start + i)
-                            + " is outside the vocabulary of " + vocab);
+                    throw new IllegalArgumentException(
+                            "label " + t + " at token " + (start + i) + " is outside the vocabulary of " + vocab);
                 }
                 if (t < 0) {
                     allScored = false;
@@ -87,8 +97,16 @@ final class CausalLmLoss {
                         logits.putScalar(i, t, logits.getDouble(i, t) - weight);
                     }
                 }
-                Blas.gemm(false, false, rows, d, vocab, 1.0, new Blas.Block(buffer, 0, vocab),
-                        new Blas.Block(head, 0, d), 0.0,
+                Blas.gemm(
+                        false,
+                        false,
+                        rows,
+                        d,
+                        vocab,
+                        1.0,
+                        new Blas.Block(buffer, 0, vocab),
+                        new Blas.Block(head, 0, d),
+                        0.0,
                         new Blas.Block(dHidden, (long) start * d, d));
             }
         }

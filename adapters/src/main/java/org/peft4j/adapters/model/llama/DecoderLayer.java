@@ -23,7 +23,9 @@ final class DecoderLayer {
         TargetLinear[] t = new TargetLinear[7];
         String[] names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
         for (int i = 0; i < names.length; i++) {
-            t[i] = new TargetLinear(LlamaWeights.modulePath(index, names[i]), w.linears().get(names[i]),
+            t[i] = new TargetLinear(
+                    LlamaWeights.modulePath(index, names[i]),
+                    w.linears().get(names[i]),
                     w.biases().get(names[i]));
             t[i].shareBackwardBuffer(shared, names[i] + ".dx");
         }

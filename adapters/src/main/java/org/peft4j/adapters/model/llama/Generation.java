@@ -57,8 +57,8 @@ final class Generation {
         int len = promptLen;
         for (int s = 0; s < maxNewTokens; s++) {
             Rotary.Tables rope = model.rotary().tables(stepPos, rows, len);
-            INDArray maskView = keyBias == null ? null
-                    : keyBias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, past + len));
+            INDArray maskView =
+                    keyBias == null ? null : keyBias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, past + len));
             Pass p = new Pass(rows, len, past, rope, maskView, cache, false);
             INDArray h = model.run(step, p);
             int[] last = new int[rows];

@@ -11,10 +11,20 @@ import org.peft4j.adapters.core.AdapterSpec;
  * @param headDim {@code head_dim} if given, else hidden_size / num_attention_heads
  * @param numKeyValueHeads {@code num_key_value_heads}, default num_attention_heads (no GQA)
  */
-public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
-                          int numKeyValueHeads, int headDim, int vocabSize, boolean tieWordEmbeddings,
-                          double rmsNormEps, double ropeTheta, int maxPositionEmbeddings,
-                          int bosTokenId, int eosTokenId) {
+public record LlamaConfig(
+        int hiddenSize,
+        int intermediateSize,
+        int numHiddenLayers,
+        int numAttentionHeads,
+        int numKeyValueHeads,
+        int headDim,
+        int vocabSize,
+        boolean tieWordEmbeddings,
+        double rmsNormEps,
+        double ropeTheta,
+        int maxPositionEmbeddings,
+        int bosTokenId,
+        int eosTokenId) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public LlamaConfig {
@@ -36,8 +46,8 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
         }
         JsonNode act = c.get("hidden_act");
         if (act != null && !act.isNull() && !act.asText().equals("silu")) {
-            throw new IllegalArgumentException(source + ": key 'hidden_act': only silu (LLaMA's SwiGLU) is supported,"
-                    + " found " + act);
+            throw new IllegalArgumentException(
+                    source + ": key 'hidden_act': only silu (LLaMA's SwiGLU) is supported," + " found " + act);
         }
         JsonNode scaling = c.get("rope_scaling");
         if (scaling != null && !scaling.isNull()) {
@@ -47,10 +57,12 @@ public record LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLay
         int hidden = positive(c, "hidden_size", null, source);
         int heads = positive(c, "num_attention_heads", null, source);
         int kv = positive(c, "num_key_value_heads", heads, source);
-        return new LlamaConfig(hidden,
+        return new LlamaConfig(
+                hidden,
                 positive(c, "intermediate_size", null, source),
                 positive(c, "num_hidden_layers", null, source),
-                heads, kv,
+                heads,
+                kv,
                 positive(c, "head_dim", hidden / heads, source),
                 positive(c, "vocab_size", null, source),
                 bool(c, "tie_word_embeddings", false, source),

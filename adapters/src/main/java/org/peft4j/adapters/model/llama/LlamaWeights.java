@@ -33,8 +33,11 @@ public final class LlamaWeights {
     public static final String INDEX = "model.safetensors.index.json";
 
     /** One decoder layer: its two RMSNorm gains (1 x hidden) and the seven linears by module name. */
-    public record Layer(INDArray inputNorm, INDArray postAttentionNorm, Map<String, INDArray> linears,
-                        Map<String, INDArray> biases) {}
+    public record Layer(
+            INDArray inputNorm,
+            INDArray postAttentionNorm,
+            Map<String, INDArray> linears,
+            Map<String, INDArray> biases) {}
 
     private final LlamaConfig config;
     private final INDArray embed;
@@ -78,8 +81,13 @@ public final class LlamaWeights {
 
     /** HF tensor name of a linear's weight, e.g. {@code model.layers.3.self_attn.q_proj}. */
     public static String modulePath(int layer, String module) {
-        String block = module.endsWith("_proj") && (module.startsWith("q") || module.startsWith("k")
-                || module.startsWith("v") || module.startsWith("o")) ? "self_attn" : "mlp";
+        String block = module.endsWith("_proj")
+                        && (module.startsWith("q")
+                                || module.startsWith("k")
+                                || module.startsWith("v")
+                                || module.startsWith("o"))
+                ? "self_attn"
+                : "mlp";
         return "model.layers." + layer + "." + block + "." + module;
     }
 
@@ -108,10 +116,11 @@ public final class LlamaWeights {
                 SplittableRandom rng = Init.forModule(seed, modulePath(l, m));
                 lin.put(m, Init.gaussian(type, s[0], s[1], rng).muli(fanIn ? 1.0 / Math.sqrt(s[0]) : std));
             }
-            layers.add(new Layer(Nd4j.ones(type, 1, c.hiddenSize()), Nd4j.ones(type, 1, c.hiddenSize()), lin,
-                    Map.of()));
+            layers.add(
+                    new Layer(Nd4j.ones(type, 1, c.hiddenSize()), Nd4j.ones(type, 1, c.hiddenSize()), lin, Map.of()));
         }
-        INDArray head = c.tieWordEmbeddings() ? null
+        INDArray head = c.tieWordEmbeddings()
+                ? null
                 : Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head"))
                         .muli(fanIn ? 1.0 / Math.sqrt(c.hiddenSize()) : std);
         return new LlamaWeights(c, embed, layers, Nd4j.ones(type, 1, c.hiddenSize()), head);
@@ -123,11 +132,16 @@ public final class LlamaWeights {
         out.put("model.embed_tokens.weight", embed);
         for (int l = 0; l < layers.size(); l++) {
             Layer layer = layers.get(l);
-            out.put("model.layers." + l + ".input_layernorm.weight", layer.inputNorm().reshape(config.hiddenSize()));
-            out.put("model.layers." + l + ".post_attention_layernorm.weight",
+            out.put(
+                    "model.layers." + l + ".input_layernorm.weight",
+                    layer.inputNorm().reshape(config.hiddenSize()));
+            out.put(
+                    "model.layers." + l + ".post_attention_layernorm.weight",
                     layer.postAttentionNorm().reshape(config.hiddenSize()));
             for (String m : AdapterSpec.MODULES) {
-                out.put(modulePath(l, m) + ".weight", layer.linears().get(m).transpose().dup('c'));
+                out.put(
+                        modulePath(l, m) + ".weight",
+                        layer.linears().get(m).transpose().dup('c'));
                 INDArray b = layer.biases().get(m);
                 if (b != null) {
                     out.put(modulePath(l, m) + ".bias", b.reshape(b.length()));
@@ -147,8 +161,8 @@ public final class LlamaWeights {
      */
     public static LlamaWeights load(ModelFiles files, DataType type) throws IOException {
         if (!files.exists(CONFIG)) {
-            throw new IllegalArgumentException(files.describe(CONFIG) + ": not found (a Hugging Face model directory"
-                    + " needs config.json)");
+            throw new IllegalArgumentException(
+                    files.describe(CONFIG) + ": not found (a Hugging Face model directory" + " needs config.json)");
         }
         LlamaConfig c = LlamaConfig.parse(files.readAll(CONFIG), files.describe(CONFIG));
         Map<String, Located> index = locate(files);
@@ -156,12 +170,13 @@ public final class LlamaWeights {
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
             Located t = index.get(e.getKey());
             if (t == null) {
-                throw new IllegalArgumentException(files.describe(".") + ": tensor '" + e.getKey()
-                        + "' is missing from the checkpoint");
+                throw new IllegalArgumentException(
+                        files.describe(".") + ": tensor '" + e.getKey() + "' is missing from the checkpoint");
             }
             if (!Arrays.equals(t.entry().shape(), e.getValue())) {
                 throw new IllegalArgumentException(files.describe(t.file()) + ": tensor '" + e.getKey() + "' has shape "
-                        + Arrays.toString(t.entry().shape()) + ", config.json implies " + Arrays.toString(e.getValue()));
+                        + Arrays.toString(t.entry().shape()) + ", config.json implies "
+                        + Arrays.toString(e.getValue()));
             }
         }
         Reader r = new Reader(files, index, type);
@@ -176,15 +191,19 @@ public final class LlamaWeights {
                 if (index.containsKey(name + ".bias")) {
                     INDArray b = r.read(name + ".bias");
                     if (b.length() != c.moduleShape(m)[1]) {
-                        throw new IllegalArgumentException(files.describe(index.get(name + ".bias").file())
-                                + ": tensor '" + name + ".bias' has " + b.length() + " values, expected "
-                                + c.moduleShape(m)[1]);
+                        throw new IllegalArgumentException(
+                                files.describe(index.get(name + ".bias").file())
+                                        + ": tensor '" + name + ".bias' has " + b.length() + " values, expected "
+                                        + c.moduleShape(m)[1]);
                     }
                     bias.put(m, b.reshape(1, b.length()));
                 }
             }
-            layers.add(new Layer(r.readRow("model.layers." + l + ".input_layernorm.weight"),
-                    r.readRow("model.layers." + l + ".post_attention_layernorm.weight"), lin, bias));
+            layers.add(new Layer(
+                    r.readRow("model.layers." + l + ".input_layernorm.weight"),
+                    r.readRow("model.layers." + l + ".post_attention_layernorm.weight"),
+                    lin,
+                    bias));
         }
         INDArray head = c.tieWordEmbeddings() ? null : r.read("lm_head.weight");
         return new LlamaWeights(c, embed, layers, r.readRow("model.norm.weight"), head);
@@ -238,14 +257,14 @@ public final class LlamaWeights {
         } else if (files.exists(SINGLE)) {
             shards.add(SINGLE);
         } else {
-            throw new IllegalArgumentException(files.describe(".") + ": neither " + SINGLE + " nor " + INDEX
-                    + " found");
+            throw new IllegalArgumentException(
+                    files.describe(".") + ": neither " + SINGLE + " nor " + INDEX + " found");
         }
         Map<String, Located> out = new LinkedHashMap<>();
         for (String shard : shards) {
             if (!files.exists(shard)) {
-                throw new IllegalArgumentException(files.describe(INDEX) + ": lists shard " + shard
-                        + ", which does not exist");
+                throw new IllegalArgumentException(
+                        files.describe(INDEX) + ": lists shard " + shard + ", which does not exist");
             }
             long size = files.size(shard);
             ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -253,8 +272,8 @@ public final class LlamaWeights {
                 files.read(shard, 0, len);
             }
             long n = size >= 8 ? len.getLong(0) : 0;
-            ByteBuffer head = ByteBuffer.allocate((int) Math.min(8 + Math.max(0, Math.min(n, Safetensors.MAX_HEADER)),
-                    Math.max(8, size)));
+            ByteBuffer head = ByteBuffer.allocate((int) Math.min(
+                    8 + Math.max(0, Math.min(n, Safetensors.MAX_HEADER)), Math.max(8, size)));
             if (size >= 8) {
                 files.read(shard, 0, head);
             }

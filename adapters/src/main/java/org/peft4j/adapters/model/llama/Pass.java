@@ -12,8 +12,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param cache the KV cache to append to and attend over, or null (training, scoring)
  * @param train whether the backward pass will follow (layers keep what it needs)
  */
-record Pass(int rows, int length, int past, Rotary.Tables rope, INDArray keyBias, KvCache cache,
-            boolean train) {
+record Pass(int rows, int length, int past, Rotary.Tables rope, INDArray keyBias, KvCache cache, boolean train) {
     /** Masked logits get this bias: finite, so a row with every key masked gives a uniform row, not NaN. */
     static final double MASKED = -1e9;
 

@@ -112,7 +112,8 @@ final class Rotary {
         int half = headDim / 2;
         long[] shape = {t.rows(), t.length(), 1, half};
         INDArray cos = org.nd4j.linalg.factory.Nd4j.create(t.cos(), shape, x.dataType());
-        INDArray sin = org.nd4j.linalg.factory.Nd4j.create(t.sin(), shape, x.dataType()).muli(sign);
+        INDArray sin = org.nd4j.linalg.factory.Nd4j.create(t.sin(), shape, x.dataType())
+                .muli(sign);
         INDArray x4 = x.reshape('c', rows, length, heads, headDim);
         var all = org.nd4j.linalg.indexing.NDArrayIndex.all();
         INDArray x1 = x4.get(all, all, all, org.nd4j.linalg.indexing.NDArrayIndex.interval(0, half));

@@ -26,7 +26,8 @@ public final class SequenceHead {
 
     /** A fresh head: normal(0, 0.02) as HF initialises it, drawn from {@code seed}. */
     public static SequenceHead init(int hidden, int labels, long seed, org.nd4j.linalg.api.buffer.DataType type) {
-        INDArray w = Init.gaussian(type, hidden, labels, Init.forModule(seed, "score")).muli(0.02);
+        INDArray w = Init.gaussian(type, hidden, labels, Init.forModule(seed, "score"))
+                .muli(0.02);
         return new SequenceHead(AdapterParam.trainable(PARAM, w));
     }
 
@@ -71,8 +72,8 @@ public final class SequenceHead {
             } else {
                 int y = (int) t[r];
                 if (y < 0 || y >= labels() || y != t[r]) {
-                    throw new IllegalArgumentException("row " + r + ": class " + t[r] + " is not in 0.."
-                            + (labels() - 1));
+                    throw new IllegalArgumentException(
+                            "row " + r + ": class " + t[r] + " is not in 0.." + (labels() - 1));
                 }
                 INDArray row = logits.getRow(r);
                 double max = row.maxNumber().doubleValue();

@@ -28,7 +28,8 @@ class LlamaModelGoldenTest {
 
     static Path golden(String name) {
         try {
-            return Path.of(LlamaModelGoldenTest.class.getResource("/golden/" + name).toURI());
+            return Path.of(
+                    LlamaModelGoldenTest.class.getResource("/golden/" + name).toURI());
         } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
@@ -59,8 +60,8 @@ class LlamaModelGoldenTest {
         for (int r = 0; r < batch.rows(); r++) {
             for (int t = 0; t < batch.rowLength(r); t++) {
                 for (int v = 0; v < model.config().vocabSize(); v++) {
-                    worst = Math.max(worst, Math.abs(logits.getDouble(r * batch.length() + t, v)
-                            - want.getDouble(r, t, v)));
+                    worst = Math.max(
+                            worst, Math.abs(logits.getDouble(r * batch.length() + t, v) - want.getDouble(r, t, v)));
                 }
             }
         }
@@ -96,7 +97,9 @@ class LlamaModelGoldenTest {
             assertArrayEquals(e.get("generate.output" + i).toIntVector(), out[i], "row " + i);
         }
         // One row alone decodes exactly as inside the padded batch.
-        assertArrayEquals(out[1], model.generate(new int[][] {prompts[1]}, max, model.config().eosTokenId())[0]);
+        assertArrayEquals(
+                out[1],
+                model.generate(new int[][] {prompts[1]}, max, model.config().eosTokenId())[0]);
     }
 
     static TokenBatch batch(Map<String, INDArray> e) {
@@ -110,8 +113,13 @@ class LlamaModelGoldenTest {
                 mask[r * len + t] = 1;
             }
         }
-        return new TokenBatch(rows, len, ids.reshape(rows * len).toIntVector(), mask,
-                e.get("labels").reshape(rows * len).toIntVector(), null);
+        return new TokenBatch(
+                rows,
+                len,
+                ids.reshape(rows * len).toIntVector(),
+                mask,
+                e.get("labels").reshape(rows * len).toIntVector(),
+                null);
     }
 
     @Test
@@ -120,10 +128,9 @@ class LlamaModelGoldenTest {
         Path file = dir.resolve("model.safetensors");
         byte[] all = Files.readAllBytes(file);
         Files.write(file, java.util.Arrays.copyOf(all, all.length - 100));
-        var ex = assertThrows(IllegalArgumentException.class,
-                () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
-        assertTrue(ex.getMessage().contains(file.toString()) && ex.getMessage().contains("truncated"),
-                ex.getMessage());
+        var ex = assertThrows(
+                IllegalArgumentException.class, () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
+        assertTrue(ex.getMessage().contains(file.toString()) && ex.getMessage().contains("truncated"), ex.getMessage());
         assertTrue(ex.getMessage().contains("lm_head.weight"), ex.getMessage());
     }
 
@@ -134,8 +141,8 @@ class LlamaModelGoldenTest {
         byte[] all = Files.readAllBytes(file);
         all[7] = 0x7f; // header length now ~9e18
         Files.write(file, all);
-        var ex = assertThrows(IllegalArgumentException.class,
-                () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
+        var ex = assertThrows(
+                IllegalArgumentException.class, () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
         assertTrue(ex.getMessage().contains("corrupt safetensors header length"), ex.getMessage());
     }
 
@@ -143,17 +150,19 @@ class LlamaModelGoldenTest {
     void missingShardAndShapeMismatchAreRejected(@TempDir Path tmp) throws IOException {
         Path dir = copy(golden("tiny-bf16-sharded"), tmp.resolve("m"));
         Files.delete(dir.resolve("model-00002-of-00002.safetensors"));
-        var ex = assertThrows(IllegalArgumentException.class,
-                () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
+        var ex = assertThrows(
+                IllegalArgumentException.class, () -> LlamaWeights.load(new LocalModelFiles(dir), DataType.FLOAT));
         assertTrue(ex.getMessage().contains("model-00002-of-00002.safetensors"), ex.getMessage());
 
         Path dir2 = copy(golden("tiny-f32"), tmp.resolve("m2"));
-        String cfg = Files.readString(dir2.resolve("config.json")).replace("\"intermediate_size\": 64",
-                "\"intermediate_size\": 48");
+        String cfg = Files.readString(dir2.resolve("config.json"))
+                .replace("\"intermediate_size\": 64", "\"intermediate_size\": 48");
         Files.writeString(dir2.resolve("config.json"), cfg);
-        var ex2 = assertThrows(IllegalArgumentException.class,
-                () -> LlamaWeights.load(new LocalModelFiles(dir2), DataType.FLOAT));
-        assertTrue(ex2.getMessage().contains("gate_proj.weight") && ex2.getMessage().contains("[64, 32]"),
+        var ex2 = assertThrows(
+                IllegalArgumentException.class, () -> LlamaWeights.load(new LocalModelFiles(dir2), DataType.FLOAT));
+        assertTrue(
+                ex2.getMessage().contains("gate_proj.weight")
+                        && ex2.getMessage().contains("[64, 32]"),
                 ex2.getMessage());
     }
 

@@ -30,8 +30,8 @@ import org.peft4j.adapters.train.LocalTrainer;
  * leaving every base weight bit-identical.
  */
 class LlamaModelTrainingTest {
-    static final List<String> ALL = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
-            "down_proj");
+    static final List<String> ALL =
+            List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
     static LlamaConfig small() {
         // GQA (4 query heads over 2 key/value heads), untied head, 2 layers.
@@ -69,12 +69,13 @@ class LlamaModelTrainingTest {
     void gradientsOfTheWholeModelMatchFiniteDifferences(String method, Map<String, String> options, Integer labels) {
         LlamaConfig c = small();
         LlamaModel model = new LlamaModel(weights(c, DataType.DOUBLE));
-        AdapterSet set = AdapterInjector.inject(model.linears(),
-                AdapterSpec.parse(method, 2, 4.0, ALL, 11L, options));
+        AdapterSet set = AdapterInjector.inject(model.linears(), AdapterSpec.parse(method, 2, 4.0, ALL, 11L, options));
         SplittableRandom rng = new SplittableRandom(3);
         for (AdapterParam p : set.trainable().values()) {
             // Move off the zero initialisations (LoRA B, Neat T2) so that every path carries gradient.
-            p.value().addi(Init.gaussian(DataType.DOUBLE, p.rows(), p.columns(), rng).muli(0.3));
+            p.value()
+                    .addi(Init.gaussian(DataType.DOUBLE, p.rows(), p.columns(), rng)
+                            .muli(0.3));
         }
         SequenceHead head = null;
         TokenBatch batch = lmBatch();
@@ -86,8 +87,8 @@ class LlamaModelTrainingTest {
         }
         SequenceHead h = head;
         TokenBatch b = batch;
-        java.util.function.DoubleSupplier loss = () -> (h == null ? model.causalLm(b, false)
-                : model.sequence(b, h, false)).mean();
+        java.util.function.DoubleSupplier loss =
+                () -> (h == null ? model.causalLm(b, false) : model.sequence(b, h, false)).mean();
         set.zeroGrad();
         if (h == null) {
             model.causalLm(b, true);
@@ -110,8 +111,8 @@ class LlamaModelTrainingTest {
                 p.value().putScalar(row, col, w0);
                 double numeric = (up - down) / (2 * eps);
                 double analytic = g.getDouble(row, col);
-                assertEquals(numeric, analytic, 1e-7 + 1e-5 * Math.abs(numeric),
-                        e.getKey() + "[" + row + "," + col + "]");
+                assertEquals(
+                        numeric, analytic, 1e-7 + 1e-5 * Math.abs(numeric), e.getKey() + "[" + row + "," + col + "]");
                 checked++;
             }
         }
@@ -128,8 +129,8 @@ class LlamaModelTrainingTest {
         linears.forEach(t -> before.add(t.weight().dup()));
         INDArray embed = model.weights().embed().dup();
         INDArray head = model.weights().lmHead().dup();
-        AdapterSet set = AdapterInjector.inject(linears,
-                AdapterSpec.parse(method, 4, 8.0, AdapterSpec.DEFAULT_TARGETS, 11L, options));
+        AdapterSet set = AdapterInjector.inject(
+                linears, AdapterSpec.parse(method, 4, 8.0, AdapterSpec.DEFAULT_TARGETS, 11L, options));
         set.setTotalSteps(60);
         LocalTrainer trainer = new LocalTrainer(model, set, null, AdamW.defaults());
         TokenBatch batch = lmBatch();
@@ -139,8 +140,8 @@ class LlamaModelTrainingTest {
             last = trainer.step(batch, s, 1e-2);
         }
         double after = trainer.evaluate(batch).mean();
-        assertTrue(after < 0.5 * first, method + ": loss " + first + " -> " + after + " (last step " + last.mean()
-                + ")");
+        assertTrue(
+                after < 0.5 * first, method + ": loss " + first + " -> " + after + " (last step " + last.mean() + ")");
         set.detach();
         for (int i = 0; i < linears.size(); i++) {
             assertEquals(before.get(i), linears.get(i).weight(), linears.get(i).path() + " changed");
