@@ -69,7 +69,7 @@ class ReadersTest {
             assertEquals(20, rs.size(), f[1]);
             for (GlueRecord r : rs) {
                 assertTrue(!r.text().isBlank(), f[1]);
-                assertEquals(task.pairColumn() >= 0, r.pair() != null, f[1]);
+                assertEquals(task.layout().pairColumn() >= 0, r.pair() != null, f[1]);
                 if (task.regression()) {
                     assertTrue(r.target() >= 0 && r.target() <= 5);
                 } else {
@@ -103,7 +103,7 @@ class ReadersTest {
     void glueInstructionFormNamesTheTaskAndLabel() {
         InstructionRecord r = GlueReader.toInstruction(
                 new GlueRecord(GlueTask.RTE, "A man sleeps.", "A man rests.", 0, "entailment", "x"));
-        assertEquals(GlueTask.RTE.instruction(), r.instruction());
+        assertEquals(GlueTask.RTE.prompt().instruction(), r.instruction());
         assertEquals("Sentence 1: A man sleeps.\nSentence 2: A man rests.", r.input());
         assertEquals("entailment", r.output());
         InstructionRecord s = GlueReader.toInstruction(new GlueRecord(GlueTask.STSB, "a", "b", 3.84, "3.840", "x"));

@@ -37,42 +37,30 @@ public final class GlueMetrics {
         return p.length == 0 ? Double.NaN : (double) ok / p.length;
     }
 
+    /** Counts of a binary confusion matrix, label 1 positive. */
+    private record Confusion(double tp, double tn, double fp, double fn) {
+        static Confusion of(double[] p, double[] g) {
+            double[] c = new double[4];
+            for (int i = 0; i < p.length; i++) {
+                boolean pp = p[i] == 1;
+                boolean gp = g[i] == 1;
+                c[(pp ? 0 : 1) + (pp == gp ? 0 : 2)]++;
+            }
+            return new Confusion(c[0], c[1], c[2], c[3]);
+        }
+    }
+
     /** F1 of the positive class (label 1). */
     public static double f1(double[] p, double[] g) {
-        long tp = 0;
-        long fp = 0;
-        long fn = 0;
-        for (int i = 0; i < p.length; i++) {
-            boolean pp = p[i] == 1;
-            boolean gp = g[i] == 1;
-            tp += pp && gp ? 1 : 0;
-            fp += pp && !gp ? 1 : 0;
-            fn += !pp && gp ? 1 : 0;
-        }
-        return tp == 0 ? 0 : 2.0 * tp / (2.0 * tp + fp + fn);
+        Confusion c = Confusion.of(p, g);
+        return c.tp() == 0 ? 0 : 2.0 * c.tp() / (2.0 * c.tp() + c.fp() + c.fn());
     }
 
     /** Matthews correlation of binary labels; 0 when a marginal is empty (as scikit-learn returns). */
     public static double matthews(double[] p, double[] g) {
-        double tp = 0;
-        double tn = 0;
-        double fp = 0;
-        double fn = 0;
-        for (int i = 0; i < p.length; i++) {
-            boolean pp = p[i] == 1;
-            boolean gp = g[i] == 1;
-            if (pp && gp) {
-                tp++;
-            } else if (!pp && !gp) {
-                tn++;
-            } else if (pp) {
-                fp++;
-            } else {
-                fn++;
-            }
-        }
-        double den = Math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn));
-        return den == 0 ? 0 : (tp * tn - fp * fn) / den;
+        Confusion c = Confusion.of(p, g);
+        double den = Math.sqrt((c.tp() + c.fp()) * (c.tp() + c.fn()) * (c.tn() + c.fp()) * (c.tn() + c.fn()));
+        return den == 0 ? 0 : (c.tp() * c.tn() - c.fp() * c.fn()) / den;
     }
 
     public static double pearson(double[] x, double[] y) {

@@ -6,10 +6,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 import org.peft4j.datasets.math.MathAnswer;
 import org.peft4j.datasets.read.BadRecords;
+import org.peft4j.datasets.read.LookAhead;
 import org.peft4j.datasets.record.InstructionRecord;
 
 /**
@@ -17,30 +16,29 @@ import org.peft4j.datasets.record.InstructionRecord;
  * on tabs only: GLUE files are not quoted, and quotes are part of the text. Numeric labels (SST-2, CoLA, MRPC, QQP)
  * are class indices; textual ones (MNLI, QNLI, RTE) are mapped through the task's label list.
  */
-public final class GlueReader implements Iterator<GlueRecord>, AutoCloseable {
+public final class GlueReader extends LookAhead<GlueRecord> implements AutoCloseable {
     private final GlueTask task;
     private final String source;
     private final BufferedReader in;
     private final BadRecords bad;
     private long line;
-    private GlueRecord next;
 
     public GlueReader(GlueTask task, InputStream raw, String source, BadRecords bad) {
         this.task = task;
         this.source = source;
         this.in = new BufferedReader(new InputStreamReader(raw, StandardCharsets.UTF_8), 1 << 16);
         this.bad = bad;
-        if (task.hasHeader()) {
+        if (task.layout().header()) {
             readLine();
         }
     }
 
     @Override
-    public boolean hasNext() {
-        while (next == null) {
+    protected GlueRecord computeNext() {
+        while (true) {
             String l = readLine();
             if (l == null) {
-                return false;
+                return null;
             }
             if (line == 1 && l.startsWith("\uFEFF")) {
                 l = l.substring(1);
@@ -49,35 +47,28 @@ public final class GlueReader implements Iterator<GlueRecord>, AutoCloseable {
                 continue;
             }
             try {
-                next = parse(l);
+                GlueRecord r = parse(l);
                 bad.accepted();
+                return r;
             } catch (BadRecords.BadRecordException e) {
                 bad.reject(e.getMessage());
             }
         }
-        return true;
-    }
-
-    @Override
-    public GlueRecord next() {
-        if (!hasNext()) {
-            throw new NoSuchElementException();
-        }
-        GlueRecord r = next;
-        next = null;
-        return r;
     }
 
     private GlueRecord parse(String l) {
         String where = source + ": line " + line;
         String[] f = l.split("\t", -1);
-        int textsEnd = Math.max(task.textColumn(), task.pairColumn()) + 1;
-        int need = task.labelColumn() < 0 ? textsEnd + 1 : Math.max(textsEnd, task.labelColumn() + 1);
+        int textsEnd = Math.max(task.layout().textColumn(), task.layout().pairColumn()) + 1;
+        int need = task.layout().labelColumn() < 0
+                ? textsEnd + 1
+                : Math.max(textsEnd, task.layout().labelColumn() + 1);
         if (f.length < need) {
             throw new BadRecords.BadRecordException(where + ": " + task.datasetName() + " needs at least " + need
                     + " tab-separated columns, found " + f.length);
         }
-        int labelAt = task.labelColumn() < 0 ? f.length - 1 : task.labelColumn();
+        int labelAt =
+                task.layout().labelColumn() < 0 ? f.length - 1 : task.layout().labelColumn();
         String raw = f[labelAt].strip();
         double target;
         String label;
@@ -102,17 +93,18 @@ public final class GlueReader implements Iterator<GlueRecord>, AutoCloseable {
             target = idx;
             label = task.labels().get(idx);
         }
-        String pair = task.pairColumn() < 0 ? null : f[task.pairColumn()];
-        return new GlueRecord(task, f[task.textColumn()], pair, target, label, where);
+        String pair = task.layout().pairColumn() < 0 ? null : f[task.layout().pairColumn()];
+        return new GlueRecord(task, f[task.layout().textColumn()], pair, target, label, where);
     }
 
     /** The generative (instruction) form: the task's question, the sentence(s) as input, the label as output. */
     public static InstructionRecord toInstruction(GlueRecord r) {
         GlueTask t = r.task();
-        String input =
-                r.pair() == null ? r.text() : t.textName() + ": " + r.text() + "\n" + t.pairName() + ": " + r.pair();
+        String input = r.pair() == null
+                ? r.text()
+                : t.prompt().textName() + ": " + r.text() + "\n" + t.prompt().pairName() + ": " + r.pair();
         String answer = t.regression() ? MathAnswer.format(Math.round(r.target() * 10) / 10.0) : r.label();
-        return new InstructionRecord(t.instruction(), input, answer, answer, r.origin());
+        return new InstructionRecord(t.prompt().instruction(), input, answer, answer, r.origin());
     }
 
     private String readLine() {

@@ -9,85 +9,64 @@ import java.util.Locale;
  */
 public enum GlueTask {
     SST2(
-            true,
-            0,
-            -1,
-            1,
+            new Layout(true, 0, -1, 1),
             List.of("negative", "positive"),
             Metric.ACCURACY,
-            "Classify the sentiment of the sentence as positive or negative.",
-            "Sentence",
-            null),
+            new Prompt("Classify the sentiment of the sentence as positive or negative.", "Sentence", null)),
     COLA(
-            false,
-            3,
-            -1,
-            1,
+            new Layout(false, 3, -1, 1),
             List.of("unacceptable", "acceptable"),
             Metric.MATTHEWS,
-            "Is the sentence grammatically acceptable? Answer acceptable or unacceptable.",
-            "Sentence",
-            null),
+            new Prompt(
+                    "Is the sentence grammatically acceptable? Answer acceptable or unacceptable.", "Sentence", null)),
     MRPC(
-            true,
-            3,
-            4,
-            0,
+            new Layout(true, 3, 4, 0),
             List.of("not_equivalent", "equivalent"),
             Metric.F1,
-            "Do the two sentences mean the same thing? Answer equivalent or not_equivalent.",
-            "Sentence 1",
-            "Sentence 2"),
+            new Prompt(
+                    "Do the two sentences mean the same thing? Answer equivalent or not_equivalent.",
+                    "Sentence 1",
+                    "Sentence 2")),
     QQP(
-            true,
-            3,
-            4,
-            5,
+            new Layout(true, 3, 4, 5),
             List.of("not_duplicate", "duplicate"),
             Metric.F1,
-            "Do the two questions ask the same thing? Answer duplicate or not_duplicate.",
-            "Question 1",
-            "Question 2"),
+            new Prompt(
+                    "Do the two questions ask the same thing? Answer duplicate or not_duplicate.",
+                    "Question 1",
+                    "Question 2")),
     STSB(
-            true,
-            7,
-            8,
-            -1,
+            new Layout(true, 7, 8, -1),
             List.of(),
             Metric.CORRELATION,
-            "Rate how similar the two sentences are in meaning, from 0 (unrelated) to 5 (equivalent).",
-            "Sentence 1",
-            "Sentence 2"),
+            new Prompt(
+                    "Rate how similar the two sentences are in meaning, from 0 (unrelated) to 5 (equivalent).",
+                    "Sentence 1",
+                    "Sentence 2")),
     MNLI(
-            true,
-            8,
-            9,
-            -1,
+            new Layout(true, 8, 9, -1),
             List.of("entailment", "neutral", "contradiction"),
             Metric.ACCURACY,
-            "Does the premise entail the hypothesis? Answer entailment, neutral or contradiction.",
-            "Premise",
-            "Hypothesis"),
+            new Prompt(
+                    "Does the premise entail the hypothesis? Answer entailment, neutral or contradiction.",
+                    "Premise",
+                    "Hypothesis")),
     QNLI(
-            true,
-            1,
-            2,
-            -1,
+            new Layout(true, 1, 2, -1),
             List.of("entailment", "not_entailment"),
             Metric.ACCURACY,
-            "Does the sentence answer the question? Answer entailment or not_entailment.",
-            "Question",
-            "Sentence"),
+            new Prompt(
+                    "Does the sentence answer the question? Answer entailment or not_entailment.",
+                    "Question",
+                    "Sentence")),
     RTE(
-            true,
-            1,
-            2,
-            -1,
+            new Layout(true, 1, 2, -1),
             List.of("entailment", "not_entailment"),
             Metric.ACCURACY,
-            "Does the first sentence entail the second? Answer entailment or not_entailment.",
-            "Sentence 1",
-            "Sentence 2");
+            new Prompt(
+                    "Does the first sentence entail the second? Answer entailment or not_entailment.",
+                    "Sentence 1",
+                    "Sentence 2"));
 
     /** Reported metric: accuracy always; F1, Matthews correlation or Pearson/Spearman as GLUE reports them. */
     public enum Metric {
@@ -97,58 +76,49 @@ public enum GlueTask {
         CORRELATION
     }
 
-    private final boolean header;
-    private final int textColumn;
-    private final int pairColumn;
-    private final int labelColumn;
+    /**
+     * Where the fields are in a TSV row (0-based).
+     *
+     * @param header whether the first row is a header
+     * @param pairColumn -1 for single-sentence tasks
+     * @param labelColumn -1 means the last column
+     */
+    public record Layout(boolean header, int textColumn, int pairColumn, int labelColumn) {}
+
+    /**
+     * How a record is written as an instruction for generative fine-tuning.
+     *
+     * @param pairName null for single-sentence tasks
+     */
+    public record Prompt(String instruction, String textName, String pairName) {}
+
+    private final Layout layout;
     private final List<String> labels;
     private final Metric metric;
-    private final String instruction;
-    private final String textName;
-    private final String pairName;
+    private final Prompt prompt;
 
-    GlueTask(
-            boolean header,
-            int textColumn,
-            int pairColumn,
-            int labelColumn,
-            List<String> labels,
-            Metric metric,
-            String instruction,
-            String textName,
-            String pairName) {
-        this.header = header;
-        this.textColumn = textColumn;
-        this.pairColumn = pairColumn;
-        this.labelColumn = labelColumn;
+    GlueTask(Layout layout, List<String> labels, Metric metric, Prompt prompt) {
+        this.layout = layout;
         this.labels = labels;
         this.metric = metric;
-        this.instruction = instruction;
-        this.textName = textName;
-        this.pairName = pairName;
+        this.prompt = prompt;
     }
 
-    public boolean hasHeader() {
-        return header;
-    }
-
-    public int textColumn() {
-        return textColumn;
-    }
-
-    /** -1 for single-sentence tasks. */
-    public int pairColumn() {
-        return pairColumn;
-    }
-
-    /** The label column; -1 means the last column. */
-    public int labelColumn() {
-        return labelColumn;
+    public Layout layout() {
+        return layout;
     }
 
     /** Class names in label-index order; empty for STS-B (regression). */
     public List<String> labels() {
         return labels;
+    }
+
+    public Metric metric() {
+        return metric;
+    }
+
+    public Prompt prompt() {
+        return prompt;
     }
 
     public boolean regression() {
@@ -158,22 +128,6 @@ public enum GlueTask {
     /** Number of outputs of a sequence head: classes, or 1 for regression. */
     public int numLabels() {
         return regression() ? 1 : labels.size();
-    }
-
-    public Metric metric() {
-        return metric;
-    }
-
-    public String instruction() {
-        return instruction;
-    }
-
-    public String textName() {
-        return textName;
-    }
-
-    public String pairName() {
-        return pairName;
     }
 
     /** The CLI/config name: glue-sst2, glue-mnli, ... */

@@ -13,8 +13,6 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 
 /**
  * Streams the objects of a JSON file that is either one array of objects (LLM-Adapters, MetaMathQA) or JSON Lines,
@@ -22,7 +20,7 @@ import java.util.NoSuchElementException;
  * UTF-8, with or without a byte-order mark, any line ending. Every item carries its record number and line for
  * messages.
  */
-public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoCloseable {
+public final class JsonRecords extends LookAhead<JsonRecords.Item> implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One object: 1-based record number and the line it starts on. */
@@ -38,7 +36,6 @@ public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoClosea
     private final BufferedReader lines;
     private long record;
     private long lineNumber;
-    private Item next;
 
     private JsonRecords(String source, JsonParser array, BufferedReader lines) {
         this.source = source;
@@ -75,25 +72,12 @@ public final class JsonRecords implements Iterator<JsonRecords.Item>, AutoClosea
     }
 
     @Override
-    public boolean hasNext() {
-        if (next == null) {
-            try {
-                next = array != null ? fromArray() : fromLines();
-            } catch (IOException e) {
-                throw new UncheckedIOException(source + ": " + e.getMessage(), e);
-            }
+    protected Item computeNext() {
+        try {
+            return array != null ? fromArray() : fromLines();
+        } catch (IOException e) {
+            throw new UncheckedIOException(source + ": " + e.getMessage(), e);
         }
-        return next != null;
-    }
-
-    @Override
-    public Item next() {
-        if (!hasNext()) {
-            throw new NoSuchElementException();
-        }
-        Item i = next;
-        next = null;
-        return i;
     }
 
     private Item fromArray() throws IOException {

@@ -3,16 +3,13 @@ package org.peft4j.datasets.read;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.Iterator;
-import java.util.NoSuchElementException;
 import java.util.function.Function;
 
 /** Streams typed records out of a JSON file, applying the bad-record policy. */
-public final class Records<T> implements Iterator<T>, AutoCloseable {
+public final class Records<T> extends LookAhead<T> implements AutoCloseable {
     private final JsonRecords json;
     private final Function<JsonRecords.Item, T> parse;
     private final BadRecords bad;
-    private T next;
 
     private Records(JsonRecords json, Function<JsonRecords.Item, T> parse, BadRecords bad) {
         this.json = json;
@@ -31,12 +28,12 @@ public final class Records<T> implements Iterator<T>, AutoCloseable {
     }
 
     @Override
-    public boolean hasNext() {
-        while (next == null) {
+    protected T computeNext() {
+        while (true) {
             JsonRecords.Item item;
             try {
                 if (!json.hasNext()) {
-                    return false;
+                    return null;
                 }
                 item = json.next();
             } catch (BadRecords.BadRecordException e) {
@@ -47,23 +44,13 @@ public final class Records<T> implements Iterator<T>, AutoCloseable {
                 continue;
             }
             try {
-                next = parse.apply(item);
+                T t = parse.apply(item);
                 bad.accepted();
+                return t;
             } catch (BadRecords.BadRecordException e) {
                 bad.reject(e.getMessage());
             }
         }
-        return true;
-    }
-
-    @Override
-    public T next() {
-        if (!hasNext()) {
-            throw new NoSuchElementException();
-        }
-        T t = next;
-        next = null;
-        return t;
     }
 
     @Override

@@ -48,7 +48,8 @@ public final class SparkRecords {
             PortableDataStream data = file._2();
             InputStream in = data.open();
             BadRecords bad = new BadRecords(policy);
-            return new CountingIterator(Datasets.instructions(dataset, in, source, bad), bad, read, skipped);
+            Datasets.RecordStream records = Datasets.instructions(dataset, in, source, bad);
+            return new CountingIterator<>(records, records, bad, read, skipped);
         });
         return new Read(rdd, read, skipped);
     }
@@ -79,36 +80,7 @@ public final class SparkRecords {
         return sc.binaryFiles(path).flatMap(file -> {
             BadRecords bad = new BadRecords(policy);
             GlueReader r = new GlueReader(task, file._2().open(), file._1(), bad);
-            return new Iterator<GlueRecord>() {
-                private boolean done;
-
-                @Override
-                public boolean hasNext() {
-                    if (done) {
-                        return false;
-                    }
-                    if (r.hasNext()) {
-                        return true;
-                    }
-                    done = true;
-                    try {
-                        r.close();
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(e);
-                    }
-                    read.add(bad.read());
-                    skipped.add(bad.skipped());
-                    return false;
-                }
-
-                @Override
-                public GlueRecord next() {
-                    if (!hasNext()) {
-                        throw new NoSuchElementException();
-                    }
-                    return r.next();
-                }
-            };
+            return new CountingIterator<>(r, r, bad, read, skipped);
         });
     }
 
@@ -142,15 +114,22 @@ public final class SparkRecords {
     }
 
     /** Streams a file's records, closing it at the end and adding its counts to the accumulators. */
-    private static final class CountingIterator implements Iterator<InstructionRecord> {
-        private final Datasets.RecordStream stream;
+    private static final class CountingIterator<T> implements Iterator<T> {
+        private final Iterator<T> records;
+        private final AutoCloseable file;
         private final BadRecords bad;
         private final LongAccumulator read;
         private final LongAccumulator skipped;
         private boolean closed;
 
-        CountingIterator(Datasets.RecordStream stream, BadRecords bad, LongAccumulator read, LongAccumulator skipped) {
-            this.stream = stream;
+        CountingIterator(
+                Iterator<T> records,
+                AutoCloseable file,
+                BadRecords bad,
+                LongAccumulator read,
+                LongAccumulator skipped) {
+            this.records = records;
+            this.file = file;
             this.bad = bad;
             this.read = read;
             this.skipped = skipped;
@@ -161,13 +140,15 @@ public final class SparkRecords {
             if (closed) {
                 return false;
             }
-            if (stream.hasNext()) {
+            if (records.hasNext()) {
                 return true;
             }
             try {
-                stream.close();
+                file.close();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
             closed = true;
             read.add(bad.read());
@@ -176,11 +157,11 @@ public final class SparkRecords {
         }
 
         @Override
-        public InstructionRecord next() {
+        public T next() {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            return stream.next();
+            return records.next();
         }
     }
 }
