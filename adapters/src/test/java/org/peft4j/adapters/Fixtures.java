@@ -9,8 +9,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
-import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.RandomMatrix;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /** Small layers and the table of (method x options) every shared check runs over. */
 public final class Fixtures {
@@ -26,7 +27,7 @@ public final class Fixtures {
         }
 
         public AdapterSpec spec(int rank) {
-            return AdapterSpec.parse(method, rank, 2.0 * rank, List.of("q_proj", "v_proj"), 7L, options);
+            return AdapterMethods.spec(method, rank, 2.0 * rank, List.of("q_proj", "v_proj"), 7L, options);
         }
     }
 
@@ -51,8 +52,13 @@ public final class Fixtures {
         return cs;
     }
 
+    /** {@link #cases()} as a JUnit {@code @MethodSource}. */
+    public static java.util.stream.Stream<Case> caseStream() {
+        return cases().stream();
+    }
+
     public static INDArray random(DataType type, long rows, long cols, long seed) {
-        return Init.gaussian(type, rows, cols, new SplittableRandom(seed));
+        return RandomMatrix.gaussian(type, rows, cols, new SplittableRandom(seed));
     }
 
     public static TargetLinear layer(String path, int dIn, int dOut, DataType type, long seed) {

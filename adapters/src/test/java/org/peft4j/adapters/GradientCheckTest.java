@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -27,19 +26,15 @@ class GradientCheckTest {
     private static final int TOKENS = 5;
     private static final int RANK = 3;
 
-    static Stream<Fixtures.Case> cases() {
-        return Fixtures.cases().stream();
-    }
-
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void analyticGradientsMatchFiniteDifferences(Fixtures.Case c) {
         check(c, 0);
     }
 
     /** LaMDA with half of B frozen: frozen rows get zero gradient, the rest still match finite differences. */
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void partiallyFrozenPmbStillChecks(Fixtures.Case c) {
         if (c.method().startsWith("lamda")) {
             check(c, 2);

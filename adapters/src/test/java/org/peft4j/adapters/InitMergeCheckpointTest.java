@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -27,10 +26,6 @@ class InitMergeCheckpointTest {
     private static final int D_OUT = 40;
     private static final int RANK = 6;
 
-    static Stream<Fixtures.Case> cases() {
-        return Fixtures.cases().stream();
-    }
-
     private static void perturb(AdapterSet set) {
         long seed = 300;
         for (AdapterParam p : set.params().values()) {
@@ -47,7 +42,7 @@ class InitMergeCheckpointTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void adaptedLayerEqualsBaseAtStepZeroWhereTheMethodPromisesIt(Fixtures.Case c) {
         List<TargetLinear> layers = Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21);
         INDArray x = Fixtures.random(DataType.FLOAT, 16, D_IN, 4);
@@ -60,7 +55,7 @@ class InitMergeCheckpointTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void mergedForwardEqualsUnmergedAndUnmergeRestoresW0(Fixtures.Case c) {
         List<TargetLinear> layers = Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21);
         AdapterSet set = Fixtures.inject(c, layers, RANK);
@@ -78,7 +73,7 @@ class InitMergeCheckpointTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void saveLoadRoundTripIsBitIdentical(Fixtures.Case c, @TempDir Path dir) throws Exception {
         List<TargetLinear> layers = Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21);
         AdapterSet set = Fixtures.inject(c, layers, RANK);
@@ -108,6 +103,18 @@ class InitMergeCheckpointTest {
         }
     }
 
+    /** The message of the error that loading these tensors with this config onto fresh layers gives. */
+    private static String loadError(byte[] config, Map<String, INDArray> tensors) {
+        return assertThrows(
+                        IllegalArgumentException.class,
+                        () -> AdapterCheckpoint.load(
+                                Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
+                                config,
+                                Safetensors.write(tensors, Map.of()),
+                                "ckpt"))
+                .getMessage();
+    }
+
     @Test
     void checkpointErrorsNameModuleTensorAndShapes(@TempDir Path dir) throws Exception {
         List<TargetLinear> layers = Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21);
@@ -118,28 +125,13 @@ class InitMergeCheckpointTest {
 
         Map<String, INDArray> t = Safetensors.read(tensors, "x");
         t.remove(Fixtures.PATH + ".lora_B");
-        var missing = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterCheckpoint.load(
-                        Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
-                        config,
-                        Safetensors.write(t, Map.of()),
-                        "ckpt"));
-        assertTrue(
-                missing.getMessage().contains("module " + Fixtures.PATH + ": tensor lora_B missing"),
-                missing.getMessage());
+        String missing = loadError(config, t);
+        assertTrue(missing.contains("module " + Fixtures.PATH + ": tensor lora_B missing"), missing);
 
         Map<String, INDArray> t2 = Safetensors.read(tensors, "x");
         t2.put(Fixtures.PATH + ".lora_A", t2.get(Fixtures.PATH + ".lora_A").reshape(RANK, D_IN));
-        var shape = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterCheckpoint.load(
-                        Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
-                        config,
-                        Safetensors.write(t2, Map.of()),
-                        "ckpt"));
-        assertTrue(
-                shape.getMessage().contains("tensor lora_A has shape [6, 48], expected [48, 6]"), shape.getMessage());
+        String shape = loadError(config, t2);
+        assertTrue(shape.contains("tensor lora_A has shape [6, 48], expected [48, 6]"), shape);
 
         byte[] truncated = java.util.Arrays.copyOf(tensors, tensors.length - 10);
         var trunc = assertThrows(IllegalArgumentException.class, () -> Safetensors.read(truncated, "adapter.st"));

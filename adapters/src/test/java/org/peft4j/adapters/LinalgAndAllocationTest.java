@@ -19,6 +19,7 @@ import org.peft4j.adapters.lamdapp.EnergyRankAllocator;
 import org.peft4j.adapters.lamdapp.RankAllocator.ModuleSpectrum;
 import org.peft4j.adapters.linalg.TruncatedSvd;
 import org.peft4j.adapters.optim.AdamW;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /** SVD accuracy, LaMDA++ allocation, parameter counts, AdamW arithmetic and input validation. */
 class LinalgAndAllocationTest {
@@ -99,7 +100,7 @@ class LinalgAndAllocationTest {
                 .assign(Fixtures.random(DataType.FLOAT, 32, 2, 1).mmul(Fixtures.random(DataType.FLOAT, 2, 32, 2)));
         AdapterSet set = org.peft4j.adapters.core.AdapterInjector.inject(
                 layers,
-                AdapterSpec.parse(
+                AdapterMethods.spec(
                         "lamda++", 4, null, List.of("q_proj", "v_proj"), 1, Map.of("r_min", "2", "r_max", "8")));
         assertEquals(
                 24,
@@ -160,6 +161,13 @@ class LinalgAndAllocationTest {
         assertEquals(w0 * (1 - 0.001) - update, w.getDouble(0, 0), 1e-12);
     }
 
+    /** The message of the error that parsing this spec gives. */
+    private static String specError(String method, List<String> targets, Map<String, String> options) {
+        return assertThrows(
+                        IllegalArgumentException.class, () -> AdapterMethods.spec(method, 4, null, targets, 0, options))
+                .getMessage();
+    }
+
     @Test
     void badInputGetsClearErrors() {
         var rank = assertThrows(
@@ -169,29 +177,23 @@ class LinalgAndAllocationTest {
         assertEquals(
                 "module " + Fixtures.PATH + ": rank must be <= min(d_in, d_out) = 6 (d_in 8, d_out 6), found 7",
                 rank.getMessage());
-        var option = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterSpec.parse("lamda", 4, null, List.of("q_proj"), 0, Map.of("frezee", "paper")));
-        assertTrue(
-                option.getMessage().startsWith("unknown lamda option 'frezee' (did you mean 'freeze'?)"),
-                option.getMessage());
-        var value = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterSpec.parse("neat", 4, null, List.of("q_proj"), 0, Map.of("depth", "3")));
-        assertEquals("depth: expected an even number >= 2, found 3", value.getMessage());
-        var target = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterSpec.parse("lora", 4, null, List.of("q_prj"), 0, Map.of()));
-        assertTrue(
-                target.getMessage().contains("unknown module 'q_prj' (did you mean 'q_proj'?)"), target.getMessage());
-        var init = assertThrows(
-                IllegalArgumentException.class,
-                () -> AdapterSpec.parse("lamda", 4, null, List.of("q_proj"), 0, Map.of("init", "svd")));
-        assertEquals("init: expected one of svd-residual, svd-zero, random, found 'svd'", init.getMessage());
+        String option = specError("lamda", List.of("q_proj"), Map.of("frezee", "paper"));
+        assertTrue(option.startsWith("unknown lamda option 'frezee' (did you mean 'freeze'?)"), option);
+        String value = specError("neat", List.of("q_proj"), Map.of("depth", "3"));
+        assertEquals("depth: expected an even number >= 2, found 3", value);
+        String target = specError("lora", List.of("q_prj"), Map.of());
+        assertTrue(target.contains("unknown module 'q_prj' (did you mean 'q_proj'?)"), target);
+        String init = specError("lamda", List.of("q_proj"), Map.of("init", "svd"));
+        assertEquals("init: expected one of svd-residual, svd-zero, random, found 'svd'", init);
         var mismatch = assertThrows(
                 IllegalArgumentException.class,
                 () -> new AdapterSpec(
-                        "lora", 4, 4, List.of("q_proj"), 0, org.peft4j.adapters.neat.NeatOptions.DEFAULTS));
+                        org.peft4j.adapters.lora.LoraMethod.INSTANCE,
+                        4,
+                        4,
+                        List.of("q_proj"),
+                        0,
+                        org.peft4j.adapters.neat.NeatOptions.SET.parse(Map.of(), 4)));
         assertEquals("options of method lora: expected LoraOptions, found NeatOptions", mismatch.getMessage());
     }
 }

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -28,10 +27,6 @@ class TrainingBehaviourTest {
     private static final int D = 24;
     private static final int TOKENS = 64;
     private static final int RANK = 4;
-
-    static Stream<Fixtures.Case> cases() {
-        return Fixtures.cases().stream();
-    }
 
     /** Regression target y = x (W0 + dW*) with a rank-2 dW*, for both target layers. */
     private record Task(INDArray x, List<INDArray> targets) {}
@@ -63,7 +58,7 @@ class TrainingBehaviourTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
+    @MethodSource("org.peft4j.adapters.Fixtures#caseStream")
     void frozenTensorsStayBitIdenticalAndLossFalls(Fixtures.Case c) {
         List<TargetLinear> layers = Fixtures.layers(D, D, DataType.FLOAT, 3);
         Task task = task(layers.subList(0, 2));

@@ -8,26 +8,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** deploy/: the spark-submit wrapper's command line and the Airflow DAG's structure. */
 class DeployTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
-
     @TempDir
     Path tmp;
 
-    record Run(int code, String out) {}
-
-    Run run(List<String> cmd, java.util.Map<String, String> env) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.toFile()).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
-        return new Run(p.exitValue(), out);
+    Commands.Result run(List<String> cmd, java.util.Map<String, String> env) throws Exception {
+        return Commands.run(cmd, env, true);
     }
 
     @Test
@@ -39,7 +29,7 @@ class DeployTest {
         Files.setPosixFilePermissions(fake, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path jar = Files.createFile(tmp.resolve("peft4j-job-spark.jar"));
         var env = java.util.Map.of("SPARK_HOME", tmp.resolve("spark").toString(), "PEFT4J_JAR", jar.toString());
-        Run r = run(
+        Commands.Result r = run(
                 List.of(
                         "deploy/spark-submit.sh",
                         "--master",
@@ -68,10 +58,11 @@ class DeployTest {
                 args.contains("spark.executor.resource.gpu.amount=1")
                         && args.contains("spark.task.resource.gpu.amount=1"),
                 r.out());
-        Run cpu = run(List.of("deploy/spark-submit.sh", "--master", "yarn", "--", "--config", "x.conf"), env);
+        Commands.Result cpu =
+                run(List.of("deploy/spark-submit.sh", "--master", "yarn", "--", "--config", "x.conf"), env);
         assertTrue(cpu.out().lines().noneMatch(a -> a.contains("resource.gpu")), cpu.out());
 
-        Run noJar = run(
+        Commands.Result noJar = run(
                 List.of("deploy/spark-submit.sh", "--", "--config", "x"),
                 java.util.Map.of("PEFT4J_JAR", tmp.resolve("missing.jar").toString()));
         assertEquals(2, noJar.code());
@@ -81,7 +72,7 @@ class DeployTest {
     @Test
     void airflowDagParsesAndMapsExitCodes() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "python3 is needed to parse the DAG");
-        Run r = run(List.of("/usr/bin/python3", "deploy/airflow/check_dag.py"), java.util.Map.of());
+        Commands.Result r = run(List.of("/usr/bin/python3", "deploy/airflow/check_dag.py"), java.util.Map.of());
         assertEquals(0, r.code(), r.out());
         assertTrue(r.out().contains("all checks passed"), r.out());
     }

@@ -8,7 +8,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -18,46 +17,28 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
-import org.peft4j.job.rounds.AdapterState;
 import org.peft4j.job.rounds.RoundLoop;
+import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.testing.AdapterStates;
+import org.peft4j.job.testing.LocalSpark;
+import org.peft4j.job.testing.TestConfigs;
 
 /** kill -9 of the driver mid-run, and of an executor JVM mid-job: the adapters end up the same. */
 @Tag("cluster")
 class FaultTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+    private static final Path ROOT = Commands.ROOT;
 
     @TempDir
     Path tmp;
 
     List<String> train(Path output) {
-        return new ArrayList<>(List.of(
-                ROOT.resolve("deploy/peft4j").toString(),
-                "train",
-                "--config",
-                "conf/quickstart.conf",
-                "--set",
-                "run.output=" + output,
-                "--set",
-                "train.rounds=6",
-                "--set",
-                "checkpoint.every=1",
-                "--set",
-                "data.eval.path=null",
-                "--set",
-                "train.local_steps=2"));
+        return Commands.peft4jCommand(Commands.quickstart(
+                output, "train.rounds=6", "checkpoint.every=1", "data.eval.path=null", "train.local_steps=2"));
     }
 
     int runToEnd(Path output) throws Exception {
-        Process p = new ProcessBuilder(train(output))
-                .directory(ROOT.toFile())
-                .redirectOutput(
-                        tmp.resolve("out-" + output.getFileName() + ".txt").toFile())
-                .redirectErrorStream(true)
-                .start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS));
-        return p.exitValue();
+        return Commands.runLogged(train(output), tmp.resolve("out-" + output.getFileName() + ".txt"));
     }
 
     @Test
@@ -66,11 +47,7 @@ class FaultTest {
         assertEquals(0, runToEnd(straight));
 
         Path crashed = tmp.resolve("crashed");
-        Process p = new ProcessBuilder(train(crashed))
-                .directory(ROOT.toFile())
-                .redirectOutput(tmp.resolve("first-attempt.txt").toFile())
-                .redirectErrorStream(true)
-                .start();
+        Process p = Commands.start(train(crashed), tmp.resolve("first-attempt.txt"));
         Path second = crashed.resolve("checkpoints/step-0000000004/MANIFEST.json");
         long deadline = System.currentTimeMillis() + 240_000;
         while (!Files.exists(second) && p.isAlive() && System.currentTimeMillis() < deadline) {
@@ -91,17 +68,7 @@ class FaultTest {
 
     @Test
     void killingAnExecutorJvmMidJobRetriesAndEndsWithTheSameAdapters() throws Exception {
-        JobConfig c = ConfigLoader.load(
-                ROOT.resolve("conf/quickstart.conf").toString(),
-                List.of(
-                        "run.output=" + tmp.resolve("executors"),
-                        "train.rounds=6",
-                        "train.local_steps=2",
-                        "checkpoint.every=0",
-                        "data.eval.path=null",
-                        "data.batch_rows=4",
-                        "data.train=[{dataset = commonsense, path = \""
-                                + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]"));
+        JobConfig c = TestConfigs.smallQuickstart(tmp.resolve("executors"), "train.rounds=6");
         Path home = TestJvm.localClusterSparkHome(tmp.resolve("spark-home"));
         System.setProperty("spark.testing", "true");
         System.setProperty("spark.test.home", home.toString());
@@ -114,26 +81,13 @@ class FaultTest {
             System.clearProperty("spark.testing");
             System.clearProperty("spark.test.home");
         }
-        without.tensors()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        withKill.tensors().get(k).dup().data().asFloat(),
-                        k));
+        AdapterStates.assertBitEqual(without, withKill);
     }
 
     /** local-cluster with two executor JVMs; with {@code kill}, one executor is killed -9 once round 2 runs. */
     static AdapterState train(JobConfig c, boolean kill) throws Exception {
-        String flags = String.join(" ", TestJvm.flags());
-        SparkConf conf = new SparkConf()
-                .setMaster("local-cluster[2,1,1024]")
-                .setAppName("peft4j-fault-test")
-                .set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1")
-                .set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
-                .set("spark.executor.extraJavaOptions", flags)
-                .set(
-                        "spark.executorEnv.OMP_NUM_THREADS",
-                        Integer.toString(Runtime.getRuntime().availableProcessors()))
+        SparkConf conf = LocalSpark.withExecutorJvms(
+                        LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"), TestJvm.flags())
                 .set("spark.task.maxFailures", "4");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             AtomicReference<Long> killed = new AtomicReference<>();

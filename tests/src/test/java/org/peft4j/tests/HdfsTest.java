@@ -1,28 +1,27 @@
 package org.peft4j.tests;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.fs.Locations;
-import org.peft4j.job.rounds.AdapterState;
 import org.peft4j.job.rounds.RoundLoop;
+import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.testing.AdapterStates;
+import org.peft4j.job.testing.LocalSpark;
+import org.peft4j.job.testing.TestConfigs;
 
 /**
  * A real HDFS (MiniDFSCluster: a NameNode and a DataNode on 127.0.0.1): training data read from hdfs://,
@@ -30,7 +29,7 @@ import org.peft4j.job.rounds.RoundLoop;
  */
 @Tag("cluster")
 class HdfsTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+    private static final Path ROOT = Commands.ROOT;
 
     @TempDir
     static Path tmp;
@@ -57,11 +56,7 @@ class HdfsTest {
                 new org.apache.hadoop.fs.Path(
                         ROOT.resolve("conf/samples/commonsense_eval.json").toString()),
                 new org.apache.hadoop.fs.Path(uri + "/data/train.json"));
-        sc = new JavaSparkContext(new SparkConf()
-                .setMaster("local[2]")
-                .setAppName("peft4j-hdfs-test")
-                .set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1"));
+        sc = new JavaSparkContext(LocalSpark.conf("local[2]", "peft4j-hdfs-test"));
         Locations.useHadoopConfiguration(sc.hadoopConfiguration());
     }
 
@@ -73,17 +68,12 @@ class HdfsTest {
     }
 
     JobConfig config(String output) throws Exception {
-        return ConfigLoader.load(
-                ROOT.resolve("conf/quickstart.conf").toString(),
-                List.of(
-                        "run.output=" + output,
-                        "data.train=[{dataset = commonsense, path = \"" + uri + "/data/train.json\"}]",
-                        "data.eval.path=null",
-                        "train.rounds=4",
-                        "train.local_steps=2",
-                        "data.batch_rows=4",
-                        "checkpoint.every=1",
-                        "checkpoint.keep=10"));
+        return TestConfigs.smallQuickstart(
+                output,
+                "data.train=[{dataset = commonsense, path = \"" + uri + "/data/train.json\"}]",
+                "train.rounds=4",
+                "checkpoint.every=1",
+                "checkpoint.keep=10");
     }
 
     AdapterState run(JobConfig c) throws Exception {
@@ -110,16 +100,7 @@ class HdfsTest {
 
         RoundLoop.Outcome resumed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(2, resumed.resumedFromRound(), "resumed after round 2, skipping the half-written step 6");
-        straight.tensors()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        resumed.state().tensors().get(k).dup().data().asFloat(),
-                        k));
-        straight.moments()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        resumed.state().moments().get(k).dup().data().asFloat(),
-                        k));
+        AdapterStates.assertBitEqual(straight, resumed.state());
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path(out + "/final/adapter_config.json")));
     }
 }

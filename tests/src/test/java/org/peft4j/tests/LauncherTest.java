@@ -5,66 +5,54 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Runs {@code deploy/peft4j} as a separate process, exactly as the README tells users to. */
 class LauncherTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+    private static final Path ROOT = Commands.ROOT;
     private static final Path CONFIG =
             Path.of("src/test/resources/llama-2-7b-config.json").toAbsolutePath();
 
-    private record Run(int code, String out, String err) {}
+    /** {@code params --model-config <LLaMA-2-7B config.json> args...}. */
+    private static Commands.Result params(String... args) throws Exception {
+        List<String> all = new java.util.ArrayList<>(List.of("params", "--model-config", CONFIG.toString()));
+        all.addAll(List.of(args));
+        return Commands.peft4j(all.toArray(String[]::new));
+    }
 
-    private static Run peft4j(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile("peft4j", ".out");
-        Path err = Files.createTempFile("peft4j", ".err");
-        Process p = new ProcessBuilder(cmd)
-                .directory(ROOT.toFile())
-                .redirectOutput(out.toFile())
-                .redirectError(err.toFile())
-                .start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "deploy/peft4j did not finish in 120 s");
-        return new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err));
+    /** A successful run's output, one JSON object per line, {@code n} of them. */
+    private static List<JsonNode> jsonLines(Commands.Result r, int n) throws Exception {
+        assertEquals(0, r.code(), r.err());
+        List<String> lines = r.out().lines().toList();
+        assertEquals(n, lines.size(), r.out());
+        List<JsonNode> out = new java.util.ArrayList<>();
+        for (String l : lines) {
+            out.add(new ObjectMapper().readTree(l));
+        }
+        return out;
     }
 
     @Test
     void helpListsTheCommands() throws Exception {
-        Run r = peft4j("--help");
+        Commands.Result r = Commands.peft4j("--help");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("params") && r.out().contains("bench"), r.out());
     }
 
     @Test
     void paramsGivesLlama2SevenBCountsAsJson() throws Exception {
-        Run lora = peft4j(
-                "params",
-                "--model-config",
-                CONFIG.toString(),
-                "--method",
-                "lora",
-                "--rank",
-                "32",
-                "--targets",
-                "q_proj,k_proj,v_proj,up_proj,down_proj",
-                "--json");
+        Commands.Result lora = params(
+                "--method", "lora", "--rank", "32", "--targets", "q_proj,k_proj,v_proj,up_proj,down_proj", "--json");
         assertEquals(0, lora.code(), lora.err());
         JsonNode j = new ObjectMapper().readTree(lora.out());
         assertEquals(56_098_816L, j.get("trainable").asLong());
         assertEquals(56_098_816L, j.get("trainable_after_freeze").asLong());
         assertEquals(6_738_415_616L, j.get("total").asLong());
 
-        Run lamda = peft4j(
-                "params",
-                "--model-config",
-                CONFIG.toString(),
+        Commands.Result lamda = params(
                 "--method",
                 "lamda",
                 "--rank",
@@ -83,7 +71,7 @@ class LauncherTest {
 
     @Test
     void paramsTablePrintsThePeftLine() throws Exception {
-        Run r = peft4j("params", "--model-config", CONFIG.toString(), "--method", "neat", "--rank", "8");
+        Commands.Result r = params("--method", "neat", "--rank", "8");
         assertEquals(0, r.code(), r.err());
         // Neat rows: 2 r d_out per target; q,k,v: 3 * 2*8*4096, up: 2*8*11008, down: 2*8*4096; 32 layers.
         long expected = 32L * (3 * 2 * 8 * 4096 + 2 * 8 * 11008 + 2 * 8 * 4096);
@@ -96,51 +84,41 @@ class LauncherTest {
 
     @Test
     void badInputExitsTwoWithTheReason() throws Exception {
-        Run option = peft4j(
-                "params",
-                "--model-config",
-                CONFIG.toString(),
-                "--method",
-                "lamda",
-                "--rank",
-                "8",
-                "--freeze-fracton",
-                "0.3");
+        Commands.Result option = params("--method", "lamda", "--rank", "8", "--freeze-fracton", "0.3");
         assertEquals(2, option.code());
         assertTrue(
                 option.err().contains("unknown option --freeze-fracton (did you mean --freeze-fraction?)"),
                 option.err());
-        Run rank = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lora", "--rank", "9000");
+        Commands.Result rank = params("--method", "lora", "--rank", "9000");
         assertEquals(2, rank.code());
         assertTrue(rank.err().contains("rank must be <= min(d_in, d_out) = 4096, found 9000"), rank.err());
-        Run pp = peft4j("params", "--model-config", CONFIG.toString(), "--method", "lamda++", "--rank", "8");
+        Commands.Result pp = params("--method", "lamda++", "--rank", "8");
         assertEquals(2, pp.code());
         assertTrue(pp.err().contains("needs the weights"), pp.err());
-        Run missing = peft4j("params", "--model-config", "/nonexistent/config.json", "--method", "lora", "--rank", "8");
+        Commands.Result missing = Commands.peft4j(
+                "params", "--model-config", "/nonexistent/config.json", "--method", "lora", "--rank", "8");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("/nonexistent/config.json: no such file"), missing.err());
     }
 
     @Test
     void benchLayerRunsASmallShapeAndReportsEveryAdapter() throws Exception {
-        Run r = peft4j("bench-layer", "--d", "256", "--rank", "8", "--tokens", "128", "--reps", "1", "--json");
-        assertEquals(0, r.code(), r.err());
-        List<String> lines = r.out().lines().toList();
-        assertEquals(5, lines.size(), r.out());
-        ObjectMapper json = new ObjectMapper();
-        JsonNode lora = json.readTree(lines.get(1));
-        JsonNode lamdaFrozen = json.readTree(lines.get(3));
+        Commands.Result r =
+                Commands.peft4j("bench-layer", "--d", "256", "--rank", "8", "--tokens", "128", "--reps", "1", "--json");
+        List<JsonNode> lines = jsonLines(r, 5);
+        JsonNode lora = lines.get(1);
+        JsonNode lamdaFrozen = lines.get(3);
         assertEquals("lora", lora.get("adapter").asText());
         assertEquals(128L * (256 + 8) * 4, lora.get("kept_bytes").asLong(), "LoRA keeps x and u");
         assertEquals("lamda-frozen-b", lamdaFrozen.get("adapter").asText());
         assertEquals(128L * 8 * 4, lamdaFrozen.get("kept_bytes").asLong(), "frozen-B LaMDA keeps only u");
         assertEquals(64L, lamdaFrozen.get("trainable").asLong(), "r^2 trainable once B is frozen");
-        assertTrue(json.readTree(lines.get(0)).get("gemm_gflops").asDouble() > 0);
+        assertTrue(lines.get(0).get("gemm_gflops").asDouble() > 0);
     }
 
     @Test
     void modelBenchRunsEachMethodInItsOwnJvm() throws Exception {
-        Run r = peft4j(
+        Commands.Result r = Commands.peft4j(
                 "bench",
                 "--d",
                 "64",
@@ -161,13 +139,10 @@ class LauncherTest {
                 "--methods",
                 "none,lamda,lamda-frozen-b",
                 "--json");
-        assertEquals(0, r.code(), r.err());
-        List<String> lines = r.out().lines().toList();
-        assertEquals(3, lines.size(), r.out());
-        ObjectMapper json = new ObjectMapper();
-        JsonNode none = json.readTree(lines.get(0));
-        JsonNode lamda = json.readTree(lines.get(1));
-        JsonNode frozen = json.readTree(lines.get(2));
+        List<JsonNode> lines = jsonLines(r, 3);
+        JsonNode none = lines.get(0);
+        JsonNode lamda = lines.get(1);
+        JsonNode frozen = lines.get(2);
         assertEquals(0, none.get("trainable").asLong());
         // q,k,v,up,down: r^2 + r d_out each while B trains (ffn = 8*64/3 rounded down to 64 = 128).
         assertEquals(
@@ -185,7 +160,8 @@ class LauncherTest {
     @Test
     void promptsShowsWhatTheModelIsTrainedOnAndReportsBadRecords() throws Exception {
         Path fixture = ROOT.resolve("datasets/src/test/resources/fixtures/commonsense_170k.json");
-        Run r = peft4j("prompts", "--dataset", "commonsense", "--file", fixture.toString(), "--limit", "3");
+        Commands.Result r =
+                Commands.peft4j("prompts", "--dataset", "commonsense", "--file", fixture.toString(), "--limit", "3");
         assertEquals(0, r.code(), r.err());
         List<String> lines = r.out().lines().toList();
         assertEquals(3, lines.size());
@@ -198,10 +174,11 @@ class LauncherTest {
 
         Path bad = Files.createTempFile("bad", ".jsonl");
         Files.writeString(bad, "{\"question\": \"q\", \"answer\": \"#### 1\"}\n{\"question\": \"q2\"}\n");
-        Run failing = peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString());
+        Commands.Result failing = Commands.peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString());
         assertEquals(2, failing.code());
         assertTrue(failing.err().contains(bad + ": record 2 (line 2): field 'answer' is missing"), failing.err());
-        Run skipping = peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString(), "--on-bad-record", "skip");
+        Commands.Result skipping =
+                Commands.peft4j("prompts", "--dataset", "gsm8k", "--file", bad.toString(), "--on-bad-record", "skip");
         assertEquals(0, skipping.code(), skipping.err());
         assertEquals(1, skipping.out().lines().count());
         assertTrue(skipping.err().contains("1 records read, 1 skipped"), skipping.err());

@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,17 +20,17 @@ import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
-import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.io.AdapterCheckpoint;
+import org.peft4j.adapters.linalg.RandomMatrix;
 import org.peft4j.adapters.model.llama.LlamaModel;
 import org.peft4j.adapters.model.llama.TinyLlama;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /**
  * perplexity and merge through {@code deploy/peft4j}: on the embedded default, on the same model exported as a
  * Hugging Face directory (read back through tokenizer.json), and with an adapter, merged or not.
  */
 class ModelCommandsTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -39,22 +38,6 @@ class ModelCommandsTest {
 
     static Path text;
     static int textBytes;
-
-    record Run(int code, String out, String err) {}
-
-    static Run peft4j(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        Path err = Files.createTempFile(tmp, "err", ".txt");
-        Process p = new ProcessBuilder(cmd)
-                .directory(ROOT.toFile())
-                .redirectOutput(out.toFile())
-                .redirectError(err.toFile())
-                .start();
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "deploy/peft4j did not finish in 180 s");
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
-    }
 
     @BeforeAll
     static void writeText() throws Exception {
@@ -70,7 +53,7 @@ class ModelCommandsTest {
     static JsonNode perplexity(String... extra) throws Exception {
         List<String> args = new ArrayList<>(List.of("perplexity", "--text-file", text.toString(), "--json"));
         args.addAll(List.of(extra));
-        Run r = peft4j(args.toArray(String[]::new));
+        Commands.Result r = Commands.peft4j(args.toArray(String[]::new));
         assertEquals(0, r.code(), r.err());
         return JSON.readTree(r.out().strip());
     }
@@ -86,7 +69,7 @@ class ModelCommandsTest {
                 1e-6);
 
         Path dir = tmp.resolve("tiny-hf");
-        Run merge = peft4j("merge", "--out", dir.toString());
+        Commands.Result merge = Commands.peft4j("merge", "--out", dir.toString());
         assertEquals(0, merge.code(), merge.err());
         for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
             assertTrue(Files.isRegularFile(dir.resolve(f)), f);
@@ -96,7 +79,7 @@ class ModelCommandsTest {
         assertEquals(builtin.get("tokens").asLong(), exported.get("tokens").asLong());
         assertEquals(builtin.get("nll").asDouble(), exported.get("nll").asDouble(), 1e-6);
 
-        Run again = peft4j("merge", "--out", dir.toString());
+        Commands.Result again = Commands.peft4j("merge", "--out", dir.toString());
         assertEquals(2, again.code());
         assertTrue(again.err().contains("already holds model.safetensors; pass --overwrite"), again.err());
     }
@@ -106,11 +89,11 @@ class ModelCommandsTest {
         Path adapter = tmp.resolve("adapter");
         LlamaModel model = new LlamaModel(TinyLlama.weights(DataType.FLOAT));
         AdapterSet set = AdapterInjector.inject(
-                model.linears(), AdapterSpec.parse("lamda", 8, 16.0, AdapterSpec.DEFAULT_TARGETS, 3L, Map.of()));
+                model.linears(), AdapterMethods.spec("lamda", 8, 16.0, AdapterSpec.DEFAULT_TARGETS, 3L, Map.of()));
         SplittableRandom rng = new SplittableRandom(1);
         for (AdapterParam p : set.trainable().values()) {
             p.value()
-                    .addi(Init.gaussian(DataType.FLOAT, p.rows(), p.columns(), rng)
+                    .addi(RandomMatrix.gaussian(DataType.FLOAT, p.rows(), p.columns(), rng)
                             .muli(0.5));
         }
         AdapterCheckpoint.save(set, TinyLlama.NAME, adapter);
@@ -120,7 +103,7 @@ class ModelCommandsTest {
         assertTrue(
                 Math.abs(base.get("nll").asDouble() - adapted.get("nll").asDouble()) > 1e-3, base + " vs " + adapted);
         Path merged = tmp.resolve("merged");
-        Run m = peft4j("merge", "--adapter", adapter.toString(), "--out", merged.toString());
+        Commands.Result m = Commands.peft4j("merge", "--adapter", adapter.toString(), "--out", merged.toString());
         assertEquals(0, m.code(), m.err());
         JsonNode fromMerged = perplexity("--model", merged.toString());
         assertEquals(adapted.get("nll").asDouble(), fromMerged.get("nll").asDouble(), 1e-4);
@@ -129,15 +112,17 @@ class ModelCommandsTest {
     @Test
     void aDirectoryWithoutTokenizerOrWithACorruptShardGetsAClearError() throws Exception {
         Path dir = tmp.resolve("broken");
-        assertEquals(0, peft4j("merge", "--out", dir.toString()).code());
+        assertEquals(0, Commands.peft4j("merge", "--out", dir.toString()).code());
         Files.delete(dir.resolve("tokenizer.json"));
-        Run noTok = peft4j("perplexity", "--model", dir.toString(), "--text-file", text.toString());
+        Commands.Result noTok =
+                Commands.peft4j("perplexity", "--model", dir.toString(), "--text-file", text.toString());
         assertEquals(2, noTok.code());
         assertTrue(noTok.err().contains("has no tokenizer.json"), noTok.err());
 
         byte[] all = Files.readAllBytes(dir.resolve("model.safetensors"));
         Files.write(dir.resolve("model.safetensors"), java.util.Arrays.copyOf(all, all.length / 2));
-        Run truncated = peft4j("perplexity", "--model", dir.toString(), "--text-file", text.toString());
+        Commands.Result truncated =
+                Commands.peft4j("perplexity", "--model", dir.toString(), "--text-file", text.toString());
         assertEquals(2, truncated.code());
         assertTrue(
                 truncated.err().contains(dir.resolve("model.safetensors").toString())

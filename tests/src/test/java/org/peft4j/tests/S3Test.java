@@ -1,6 +1,5 @@
 package org.peft4j.tests;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,21 +11,21 @@ import java.net.Socket;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.hadoop.fs.FileSystem;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.fs.Locations;
-import org.peft4j.job.rounds.AdapterState;
 import org.peft4j.job.rounds.RoundLoop;
+import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.testing.AdapterStates;
+import org.peft4j.job.testing.LocalSpark;
+import org.peft4j.job.testing.TestConfigs;
 
 /**
  * S3 semantics through S3A against s3proxy (in-memory backend) running as a child JVM on 127.0.0.1: checkpoints
@@ -35,7 +34,7 @@ import org.peft4j.job.rounds.RoundLoop;
  */
 @Tag("cluster")
 class S3Test {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+    private static final Path ROOT = Commands.ROOT;
 
     @TempDir
     static Path tmp;
@@ -88,11 +87,7 @@ class S3Test {
                 URI.create("http://127.0.0.1:" + port + "/peft4j").toURL().openConnection();
         put.setRequestMethod("PUT");
         assertEquals(200, put.getResponseCode(), "bucket created");
-        sc = new JavaSparkContext(new SparkConf()
-                .setMaster("local[2]")
-                .setAppName("peft4j-s3-test")
-                .set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1")
+        sc = new JavaSparkContext(LocalSpark.conf("local[2]", "peft4j-s3-test")
                 .set("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:" + port)
                 .set("spark.hadoop.fs.s3a.path.style.access", "true")
                 .set("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
@@ -120,18 +115,7 @@ class S3Test {
     }
 
     JobConfig config(String output) throws Exception {
-        return ConfigLoader.load(
-                ROOT.resolve("conf/quickstart.conf").toString(),
-                List.of(
-                        "run.output=" + output,
-                        "data.train=[{dataset = commonsense, path = \""
-                                + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]",
-                        "data.eval.path=null",
-                        "train.rounds=4",
-                        "train.local_steps=2",
-                        "data.batch_rows=4",
-                        "checkpoint.every=1",
-                        "checkpoint.keep=10"));
+        return TestConfigs.smallQuickstart(output, "train.rounds=4", "checkpoint.every=1", "checkpoint.keep=10");
     }
 
     @Test
@@ -150,16 +134,7 @@ class S3Test {
         fs.delete(new org.apache.hadoop.fs.Path(out + "/final"), true);
         RoundLoop.Outcome resumed = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
         assertEquals(3, resumed.resumedFromRound());
-        straight.tensors()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        resumed.state().tensors().get(k).dup().data().asFloat(),
-                        k));
-        straight.moments()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        resumed.state().moments().get(k).dup().data().asFloat(),
-                        k));
+        AdapterStates.assertBitEqual(straight, resumed.state());
         assertTrue(fs.exists(new org.apache.hadoop.fs.Path(out + "/final/adapter_model.safetensors")));
     }
 }

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Tag("cluster")
 class StandaloneClusterTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
+    private static final Path ROOT = Commands.ROOT;
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
 
     @TempDir
@@ -180,17 +180,10 @@ class StandaloneClusterTest {
         assertEquals(0, app.exitValue(), Files.readString(tmp.resolve("submit.log")));
         assertTrue(Files.readString(tmp.resolve("submit.log")).contains("round 3/3"));
 
-        List<String> local =
-                new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
-        local.addAll(List.of(train));
+        List<String> local = Commands.peft4jCommand(train);
         local.addAll(List.of("--set", "run.output=" + tmp.resolve("local")));
-        Process l = new ProcessBuilder(local)
-                .directory(ROOT.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(tmp.resolve("local.log").toFile())
-                .start();
-        assertTrue(l.waitFor(300, TimeUnit.SECONDS));
-        assertEquals(0, l.exitValue(), Files.readString(tmp.resolve("local.log")));
+        assertEquals(
+                0, Commands.runLogged(local, tmp.resolve("local.log")), Files.readString(tmp.resolve("local.log")));
         assertArrayEquals(
                 Files.readAllBytes(tmp.resolve("local/final/adapter_model.safetensors")),
                 Files.readAllBytes(tmp.resolve("cluster/final/adapter_model.safetensors")));

@@ -7,54 +7,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code deploy/peft4j train} on the README's quickstart configuration, shortened, then inspect and merge. */
 class TrainCommandTest {
-    private static final Path ROOT = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
 
     @TempDir
     Path tmp;
 
-    record Run(int code, String out, String err) {}
-
-    Run peft4j(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(ROOT.resolve("deploy/peft4j").toString()));
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(tmp, "out", ".txt");
-        Path err = Files.createTempFile(tmp, "err", ".txt");
-        Process p = new ProcessBuilder(cmd)
-                .directory(ROOT.toFile())
-                .redirectOutput(out.toFile())
-                .redirectError(err.toFile())
-                .start();
-        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "deploy/peft4j did not finish in 300 s");
-        return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
-    }
-
     @Test
     void quickstartTrainsCheckpointsEvaluatesAndResumes() throws Exception {
         Path output = tmp.resolve("run");
-        String[] args = {
-            "train",
-            "--config",
-            "conf/quickstart.conf",
-            "--set",
-            "run.output=" + output,
-            "--set",
-            "train.rounds=3",
-            "--set",
-            "checkpoint.every=1",
-            "--set",
-            "eval.every=3",
-            "--set",
-            "data.eval.max_records=8"
-        };
-        Run r = peft4j(args);
+        String[] args = Commands.quickstart(
+                output, "train.rounds=3", "checkpoint.every=1", "eval.every=3", "data.eval.max_records=8");
+        Commands.Result r = Commands.peft4j(args);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("trainable params: "), r.out());
         assertTrue(r.out().contains("round 3/3"), r.out());
@@ -66,16 +34,17 @@ class TrainCommandTest {
                 last.toString());
         Path step = output.resolve("checkpoints/step-0000000015");
         assertTrue(Files.isRegularFile(step.resolve("MANIFEST.json")));
-        Run inspect = peft4j("inspect", "--dir", output.resolve("final").toString());
+        Commands.Result inspect =
+                Commands.peft4j("inspect", "--dir", output.resolve("final").toString());
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("model.layers.0.self_attn.q_proj.lamda_S"), inspect.out());
 
         // Run again: everything is done, so it resumes after the last round and trains nothing more.
-        Run again = peft4j(args);
+        Commands.Result again = Commands.peft4j(args);
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("resuming from") && !again.out().contains("round 1/3"), again.out());
 
-        Run eval = peft4j(
+        Commands.Result eval = Commands.peft4j(
                 "eval",
                 "--config",
                 "conf/quickstart.conf",
@@ -93,7 +62,7 @@ class TrainCommandTest {
                 1e-6,
                 "eval of final/ reproduces the last round's evaluation");
 
-        Run merged = peft4j(
+        Commands.Result merged = Commands.peft4j(
                 "merge",
                 "--adapter",
                 output.resolve("final").toString(),
@@ -104,10 +73,10 @@ class TrainCommandTest {
 
     @Test
     void badConfigurationExitsTwoWithTheKey() throws Exception {
-        Run r = peft4j("train", "--config", "conf/quickstart.conf", "--set", "train.round=3");
+        Commands.Result r = Commands.peft4j("train", "--config", "conf/quickstart.conf", "--set", "train.round=3");
         assertEquals(2, r.code());
         assertTrue(r.err().contains("unknown key peft4j.train.round (did you mean peft4j.train.rounds?)"), r.err());
-        Run missing = peft4j("train", "--config", "conf/nope.conf");
+        Commands.Result missing = Commands.peft4j("train", "--config", "conf/nope.conf");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("conf/nope.conf: no such file"), missing.err());
     }

@@ -11,6 +11,7 @@ import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.TargetLinear;
 import org.peft4j.adapters.linalg.Gemm;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /**
  * One target linear (d x d, fp32) trained for a step per adapter: forward + backward time, bytes kept for
@@ -55,7 +56,7 @@ public final class AdapterBench {
         out.add(measure("base (no adapter)", null, null, x, dy, d, reps, flops));
         for (String method : List.of("lora", "lamda", "lamda-frozen-b", "neat")) {
             String m = method.equals("lamda-frozen-b") ? "lamda" : method;
-            AdapterSpec spec = AdapterSpec.parse(m, rank, null, List.of("q_proj"), 0, Map.of());
+            AdapterSpec spec = AdapterMethods.spec(m, rank, null, List.of("q_proj"), 0, Map.of());
             out.add(measure(method, spec, method.equals("lamda-frozen-b") ? 1L : null, x, dy, d, reps, flops));
         }
         return out;

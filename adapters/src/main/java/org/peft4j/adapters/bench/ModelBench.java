@@ -10,12 +10,12 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterSet;
-import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.model.TokenBatch;
 import org.peft4j.adapters.model.llama.LlamaConfig;
 import org.peft4j.adapters.model.llama.LlamaModel;
 import org.peft4j.adapters.model.llama.LlamaWeights;
 import org.peft4j.adapters.optim.AdamW;
+import org.peft4j.adapters.registry.AdapterMethods;
 import org.peft4j.adapters.train.LocalTrainer;
 
 /**
@@ -94,7 +94,7 @@ public final class ModelBench {
         if (train) {
             String m = method.equals("lamda-frozen-b") ? "lamda" : method;
             AdapterSet set = AdapterInjector.inject(
-                    model.linears(), AdapterSpec.parse(m, s.rank(), null, s.targets(), 0, Map.of()));
+                    model.linears(), AdapterMethods.spec(m, s.rank(), null, s.targets(), 0, Map.of()));
             if (method.equals("lamda-frozen-b")) {
                 set.setTotalSteps(1); // t_f = 1: every row of B is frozen from step 1 on
                 first = 1;

@@ -13,9 +13,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public interface Adapter {
 
-    /** Method name as written in configs and checkpoints: lora, lamda, neat. */
-    String method();
-
     int dIn();
 
     int dOut();
@@ -69,11 +66,14 @@ public interface Adapter {
     /** Undoes {@link #onAttach}. */
     default void onDetach(INDArray w0) {}
 
+    /**
+     * Tells the adapter how many steps the run has, for a freeze schedule that depends on it (LaMDA's PMB freezing).
+     * Without a call nothing ever freezes.
+     */
+    default void scheduleFreezing(long totalSteps) {}
+
     /** Informs the adapter of the global step about to run (freeze schedules follow it). */
     default void onStep(long globalStep) {}
-
-    /** The options this adapter was built with, as written to {@code adapter_config.json}. */
-    java.util.Map<String, Object> describe();
 
     default long trainableCount() {
         long n = 0;

@@ -3,8 +3,6 @@ package org.peft4j.adapters.core;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.peft4j.adapters.lamda.LamdaAdapter;
-import org.peft4j.adapters.lamda.PmbFreezeSchedule;
 
 /**
  * The adapters injected into one model: the target layers in a stable order and, through their declarations, every
@@ -87,14 +85,16 @@ public final class AdapterSet {
         return out;
     }
 
-    /** Gives every LaMDA adapter its PMB freezing schedule for a run of {@code totalSteps} steps. */
+    /** Gives every adapter its freeze schedule for a run of {@code totalSteps} steps (LaMDA freezes B by it). */
     public void setTotalSteps(long totalSteps) {
         for (TargetLinear t : targets) {
-            if (t.adapter() instanceof LamdaAdapter l) {
-                var o = l.options();
-                l.setFreezeSchedule(new PmbFreezeSchedule(o.freeze(), l.rank(), totalSteps, o.freezeFraction()));
-            }
+            t.adapter().scheduleFreezing(totalSteps);
         }
+    }
+
+    /** How executors' copies of these adapters combine between rounds (the method's choice). */
+    public Aggregation aggregation() {
+        return spec.method().aggregation(spec.options());
     }
 
     /** Tells every adapter which global step is about to run. */

@@ -28,10 +28,6 @@ public final class Scratch {
         return b;
     }
 
-    public void release(String key) {
-        buffers.remove(key);
-    }
-
     public long bytes() {
         long n = 0;
         for (INDArray b : buffers.values()) {

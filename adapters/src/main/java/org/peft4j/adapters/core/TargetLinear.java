@@ -79,13 +79,10 @@ public final class TargetLinear {
         return adapter;
     }
 
-    public boolean isMerged() {
-        return merged;
-    }
-
     public void attach(Adapter a) {
         if (adapter != null) {
-            throw new IllegalStateException(path + " already has a " + adapter.method() + " adapter");
+            throw new IllegalStateException(
+                    path + " already has a " + adapter.getClass().getSimpleName());
         }
         if (a.dIn() != dIn() || a.dOut() != dOut()) {
             throw new IllegalArgumentException(

@@ -18,6 +18,7 @@ import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /**
  * PEFT-style adapter checkpoint: {@code adapter_config.json} (method, every option, rank per module, base model id,
@@ -33,21 +34,21 @@ public final class AdapterCheckpoint {
 
     private AdapterCheckpoint() {}
 
-    /** The two files' bytes. */
-    public record Files2(byte[] config, byte[] tensors) {}
+    /** The bytes of an adapter directory's two files. */
+    public record AdapterFiles(byte[] config, byte[] tensors) {}
 
-    public static Files2 toBytes(AdapterSet set, String baseModelId) {
+    public static AdapterFiles toBytes(AdapterSet set, String baseModelId) {
         AdapterSpec spec = set.spec();
         Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("peft_type", spec.method().toUpperCase().replace("++", "_PLUS_PLUS"));
-        cfg.put("method", spec.method());
+        cfg.put("peft_type", spec.method().name().toUpperCase().replace("++", "_PLUS_PLUS"));
+        cfg.put("method", spec.method().name());
         cfg.put("peft4j_version", VERSION);
         cfg.put("base_model_name_or_path", baseModelId);
         cfg.put("r", spec.rank());
         cfg.put("alpha", spec.alpha());
         cfg.put("target_modules", spec.targets());
         cfg.put("seed", spec.seed());
-        cfg.put("options", spec.optionsAsMap());
+        cfg.put("options", spec.options().toJson());
         cfg.put("rank_pattern", set.ranks());
         Map<String, long[]> saved = new LinkedHashMap<>();
         set.modulesToSave().forEach((name, p) -> saved.put(name, p.value().shape()));
@@ -56,7 +57,7 @@ public final class AdapterCheckpoint {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         set.params().forEach((name, p) -> tensors.put(name, p.value()));
         try {
-            return new Files2(
+            return new AdapterFiles(
                     JSON.writeValueAsBytes(cfg),
                     Safetensors.write(tensors, Map.of("format", "pt", "peft4j_version", VERSION)));
         } catch (IOException e) {
@@ -65,7 +66,7 @@ public final class AdapterCheckpoint {
     }
 
     public static void save(AdapterSet set, String baseModelId, Path dir) throws IOException {
-        Files2 f = toBytes(set, baseModelId);
+        AdapterFiles f = toBytes(set, baseModelId);
         Files.createDirectories(dir);
         Files.write(dir.resolve(CONFIG), f.config());
         Files.write(dir.resolve(TENSORS), f.tensors());
@@ -89,7 +90,7 @@ public final class AdapterCheckpoint {
         List<String> targets = new ArrayList<>();
         c.path("target_modules").forEach(t -> targets.add(t.asText()));
         try {
-            return AdapterSpec.parse(
+            return AdapterMethods.spec(
                     text(c, "method", source),
                     c.path("r").asInt(),
                     c.path("alpha").asDouble(),

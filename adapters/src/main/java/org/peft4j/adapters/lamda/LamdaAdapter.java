@@ -1,18 +1,16 @@
 package org.peft4j.adapters.lamda;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.peft4j.adapters.core.Adapter;
 import org.peft4j.adapters.core.AdapterParam;
+import org.peft4j.adapters.core.BaseAdapter;
 import org.peft4j.adapters.core.Init;
-import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.Gemm;
+import org.peft4j.adapters.linalg.RandomMatrix;
 import org.peft4j.adapters.linalg.TruncatedSvd;
 
 /**
@@ -26,17 +24,12 @@ import org.peft4j.adapters.linalg.TruncatedSvd;
  * <p>With {@link LamdaInit#SVD_RESIDUAL} the adapter also holds {@code lamda_residual_B} = Sigma_r V_r^T (frozen):
  * attaching subtracts A times it from W0, so that a fresh base model plus a checkpoint rebuilds the same layer.
  */
-public final class LamdaAdapter implements Adapter {
-    public static final String METHOD = "lamda";
-
+public final class LamdaAdapter extends BaseAdapter {
     private final AdapterParam a;
     private final AdapterParam s;
     private final AdapterParam b;
     private final AdapterParam residualB;
-    private final double alpha;
-    private final double scaling;
     private final LamdaOptions options;
-    private final Scratch scratch;
     private PmbFreezeSchedule schedule;
     private long keptRows = -1;
     private boolean keptV;
@@ -45,14 +38,12 @@ public final class LamdaAdapter implements Adapter {
      * @param residualB Sigma_r V_r^T subtracted from W0 on attach (svd-residual), or null
      */
     public LamdaAdapter(INDArray a, INDArray s, INDArray b, INDArray residualB, double alpha, LamdaOptions options) {
+        super((int) a.rows(), (int) b.columns(), (int) a.columns(), alpha / a.columns(), a.dataType());
         this.a = AdapterParam.frozen("lamda_A", a);
         this.s = AdapterParam.trainable("lamda_S", s);
         this.b = AdapterParam.trainable("lamda_B", b);
         this.residualB = residualB == null ? null : AdapterParam.frozen("lamda_residual_B", residualB);
-        this.alpha = alpha;
-        this.scaling = alpha / a.columns();
         this.options = options;
-        this.scratch = new Scratch(a.dataType());
     }
 
     /** Initialises from W0 as {@code options.init()} says; {@code svd} may be null unless an SVD init is chosen. */
@@ -64,7 +55,7 @@ public final class LamdaAdapter implements Adapter {
             case RANDOM ->
                 new LamdaAdapter(
                         Init.kaimingUniform(type, w0.rows(), rank, w0.rows(), rng),
-                        Init.uniform(type, rank, rank, 1.0 / Math.sqrt(rank), rng),
+                        RandomMatrix.uniform(type, rank, rank, 1.0 / Math.sqrt(rank), rng),
                         Nd4j.zeros(type, rank, w0.columns()),
                         null,
                         alpha,
@@ -95,16 +86,17 @@ public final class LamdaAdapter implements Adapter {
         return schedule;
     }
 
+    /** Row j of B freezes by the {@link PmbFreezeSchedule} of the options' mode and fraction over the run. */
+    @Override
+    public void scheduleFreezing(long totalSteps) {
+        setFreezeSchedule(new PmbFreezeSchedule(options.freeze(), rank(), totalSteps, options.freezeFraction()));
+    }
+
     @Override
     public void onStep(long globalStep) {
         if (schedule != null) {
             b.setFrozenRows(schedule.frozenRows(globalStep));
         }
-    }
-
-    /** Rows of B frozen so far. */
-    public int frozenRowsOfB() {
-        return b.frozenRows();
     }
 
     @Override
@@ -119,31 +111,6 @@ public final class LamdaAdapter implements Adapter {
         if (residualB != null) {
             Gemm.add(w0, a.value(), false, residualB.value(), false, 1.0);
         }
-    }
-
-    @Override
-    public String method() {
-        return METHOD;
-    }
-
-    @Override
-    public int dIn() {
-        return a.rows();
-    }
-
-    @Override
-    public int dOut() {
-        return b.columns();
-    }
-
-    @Override
-    public int rank() {
-        return a.columns();
-    }
-
-    @Override
-    public double scaling() {
-        return scaling;
     }
 
     @Override
@@ -210,19 +177,5 @@ public final class LamdaAdapter implements Adapter {
         }
         long width = a.value().dataType().width();
         return keptRows * rank() * width * (keptV ? 2 : 1);
-    }
-
-    @Override
-    public Map<String, Object> describe() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("alpha", alpha);
-        d.put("init", options.init().key());
-        d.put("freeze", options.freeze().key());
-        d.put("freeze_fraction", options.freezeFraction());
-        return d;
-    }
-
-    public LamdaOptions options() {
-        return options;
     }
 }

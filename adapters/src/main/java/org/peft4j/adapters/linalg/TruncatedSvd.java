@@ -4,7 +4,6 @@ import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.peft4j.adapters.core.Init;
 
 /**
  * Leading singular triplets {@code W ~ U diag(sigma) Vt} on LAPACK. The ND4J {@code svd} op fails for n > 16 and a
@@ -83,7 +82,7 @@ public final class TruncatedSvd {
         int m = (int) w.rows();
         int n = (int) w.columns();
         int l = Math.min(k + OVERSAMPLE, Math.min(m, n));
-        INDArray omega = Init.gaussian(w.dataType(), n, l, new SplittableRandom(seed));
+        INDArray omega = RandomMatrix.gaussian(w.dataType(), n, l, new SplittableRandom(seed));
         INDArray y = Nd4j.create(w.dataType(), m, l);
         INDArray z = Nd4j.create(w.dataType(), n, l);
         Gemm.set(y, w, false, omega, false);

@@ -1,14 +1,10 @@
 package org.peft4j.adapters.lora;
 
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.peft4j.adapters.core.Adapter;
 import org.peft4j.adapters.core.AdapterParam;
-import org.peft4j.adapters.core.Init;
-import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.core.BaseAdapter;
 import org.peft4j.adapters.linalg.Gemm;
 
 /**
@@ -18,26 +14,21 @@ import org.peft4j.adapters.linalg.Gemm;
  * <p>Backward needs x itself (for dA = x^T g B^T), which is why LoRA keeps a tokens x d_in activation per target
  * where LaMDA keeps only tokens x r.
  */
-public final class LoraAdapter implements Adapter {
-    public static final String METHOD = "lora";
-
+public final class LoraAdapter extends BaseAdapter {
     private final AdapterParam a;
     private final AdapterParam b;
     private final AdapterParam residual;
-    private final double scaling;
-    private final LoraOptions options;
-    private final double alpha;
-    private final Scratch scratch;
     private INDArray keptX;
 
     public LoraAdapter(INDArray aInit, INDArray bInit, double alpha, LoraOptions options) {
+        super(
+                (int) aInit.rows(),
+                (int) bInit.columns(),
+                (int) aInit.columns(),
+                options.rsLora() ? alpha / Math.sqrt(aInit.columns()) : alpha / aInit.columns(),
+                aInit.dataType());
         this.a = AdapterParam.trainable("lora_A", aInit);
         this.b = AdapterParam.trainable("lora_B", bInit);
-        this.alpha = alpha;
-        this.options = options;
-        int r = rank();
-        this.scaling = options.rsLora() ? alpha / Math.sqrt(r) : alpha / r;
-        this.scratch = new Scratch(aInit.dataType());
         if (options.productAggregation()) {
             // Never trained (all rows frozen) but not "always frozen": the driver updates it every round and it
             // travels with the adapter state.
@@ -60,39 +51,6 @@ public final class LoraAdapter implements Adapter {
 
     public AdapterParam b() {
         return b;
-    }
-
-    /** A Kaiming-uniform, B zero: the adapted layer equals the base layer at step 0. */
-    public static LoraAdapter init(INDArray w0, int rank, double alpha, LoraOptions options, SplittableRandom rng) {
-        long dIn = w0.rows();
-        INDArray a = Init.kaimingUniform(w0.dataType(), dIn, rank, dIn, rng);
-        INDArray b = Nd4j.zeros(w0.dataType(), rank, w0.columns());
-        return new LoraAdapter(a, b, alpha, options);
-    }
-
-    @Override
-    public String method() {
-        return METHOD;
-    }
-
-    @Override
-    public int dIn() {
-        return a.rows();
-    }
-
-    @Override
-    public int dOut() {
-        return b.columns();
-    }
-
-    @Override
-    public int rank() {
-        return a.columns();
-    }
-
-    @Override
-    public double scaling() {
-        return scaling;
     }
 
     @Override
@@ -141,10 +99,5 @@ public final class LoraAdapter implements Adapter {
     public long keptBytes() {
         long width = a.value().dataType().width();
         return keptX == null ? 0 : keptX.length() * width + keptX.rows() * rank() * width;
-    }
-
-    @Override
-    public Map<String, Object> describe() {
-        return Map.of("alpha", alpha, "rslora", options.rsLora(), "aggregation", options.aggregation());
     }
 }

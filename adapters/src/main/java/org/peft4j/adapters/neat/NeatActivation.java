@@ -7,7 +7,7 @@ import org.peft4j.adapters.core.KeyedOption;
 /** The nonlinearity sigma of Neat's MLP and its derivative. */
 public enum NeatActivation implements KeyedOption {
     /** max(0, x); default. */
-    RELU("relu") {
+    RELU {
         @Override
         public INDArray apply(INDArray p) {
             return Transforms.relu(p, true);
@@ -19,7 +19,7 @@ public enum NeatActivation implements KeyedOption {
         }
     },
     /** sin(2 pi x). */
-    SIN("sin") {
+    SIN {
         @Override
         public INDArray apply(INDArray p) {
             return Transforms.sin(p.mul(TWO_PI), false);
@@ -32,24 +32,9 @@ public enum NeatActivation implements KeyedOption {
     };
 
     private static final double TWO_PI = 2 * Math.PI;
-    private final String key;
-
-    NeatActivation(String key) {
-        this.key = key;
-    }
-
-    @Override
-    public String key() {
-        return key;
-    }
-
     /** sigma(p) as a new array. */
     public abstract INDArray apply(INDArray p);
 
     /** sigma'(p) as a new array. */
     public abstract INDArray derivative(INDArray p);
-
-    public static NeatActivation parse(String s) {
-        return KeyedOption.parse(NeatActivation.class, "activation", s);
-    }
 }

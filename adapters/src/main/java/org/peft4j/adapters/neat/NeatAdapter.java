@@ -1,16 +1,11 @@
 package org.peft4j.adapters.neat;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.SplittableRandom;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.peft4j.adapters.core.Adapter;
 import org.peft4j.adapters.core.AdapterParam;
-import org.peft4j.adapters.core.Init;
-import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.core.BaseAdapter;
 import org.peft4j.adapters.linalg.Gemm;
 
 /**
@@ -22,19 +17,12 @@ import org.peft4j.adapters.linalg.Gemm;
  * <p>dW is never formed while training: x dW = (x H) T2 with H = MLP hidden (m x r), which is computed once per step,
  * not per token. The T1 gradient then needs x^T (dy T2^T) (d_in x r), never a full d_in x d_out product.
  */
-public final class NeatAdapter implements Adapter {
-    public static final String METHOD = "neat";
-
+public final class NeatAdapter extends BaseAdapter {
     private final AdapterParam t1;
     private final AdapterParam t2;
     private final List<AdapterParam> encoders;
     private final List<AdapterParam> decoders;
-    private final double alpha;
-    private final double scaling;
     private final NeatOptions options;
-    private final int dIn;
-    private final int dOut;
-    private final Scratch scratch;
     private INDArray w0;
     // Per step: pre-activations P_i and outputs h_i of the MLP over W0 (each m x r); h.get(last) = H.
     private final List<INDArray> pre = new ArrayList<>();
@@ -50,12 +38,11 @@ public final class NeatAdapter implements Adapter {
             List<INDArray> decoders,
             double alpha,
             NeatOptions options) {
+        super(dIn, dOut, (int) t1.columns(), alpha / t1.columns(), t1.dataType());
         if (encoders.size() != (options.depth() - 2) / 2 || decoders.size() != encoders.size()) {
             throw new IllegalArgumentException("Neat depth " + options.depth() + " needs " + (options.depth() - 2) / 2
                     + " encoders and decoders, found " + encoders.size() + " and " + decoders.size());
         }
-        this.dIn = dIn;
-        this.dOut = dOut;
         this.t1 = AdapterParam.trainable("neat_T1", t1);
         this.t2 = AdapterParam.trainable("neat_T2", t2);
         this.encoders = new ArrayList<>();
@@ -64,28 +51,7 @@ public final class NeatAdapter implements Adapter {
             this.encoders.add(AdapterParam.trainable("neat_E" + i, encoders.get(i)));
             this.decoders.add(AdapterParam.trainable("neat_D" + i, decoders.get(i)));
         }
-        this.alpha = alpha;
-        this.scaling = alpha / t1.columns();
         this.options = options;
-        this.scratch = new Scratch(t1.dataType());
-    }
-
-    /** T1 and the hidden layers Kaiming-uniform, T2 zero. */
-    public static NeatAdapter init(INDArray w0, int rank, double alpha, NeatOptions options, SplittableRandom rng) {
-        var type = w0.dataType();
-        int dIn = (int) w0.rows();
-        int dOut = (int) w0.columns();
-        int n = options.orientation() == NeatOptions.Orientation.ROWS ? dOut : dIn;
-        INDArray t1 = Init.kaimingUniform(type, n, rank, n, rng);
-        List<INDArray> enc = new ArrayList<>();
-        List<INDArray> dec = new ArrayList<>();
-        for (int i = 0; i < (options.depth() - 2) / 2; i++) {
-            enc.add(Init.kaimingUniform(type, rank, rank, rank, rng));
-        }
-        for (int i = 0; i < (options.depth() - 2) / 2; i++) {
-            dec.add(Init.kaimingUniform(type, rank, rank, rank, rng));
-        }
-        return new NeatAdapter(dIn, dOut, t1, Nd4j.zeros(type, rank, n), enc, dec, alpha, options);
     }
 
     private boolean rows() {
@@ -106,7 +72,7 @@ public final class NeatAdapter implements Adapter {
     private INDArray hiddenOfBase() {
         pre.clear();
         hidden.clear();
-        int m = rows() ? dIn : dOut;
+        int m = rows() ? dIn() : dOut();
         INDArray p0 = Nd4j.create(w0.dataType(), m, rank());
         Gemm.set(p0, w0, !rows(), t1.value(), false);
         pre.add(p0);
@@ -149,7 +115,7 @@ public final class NeatAdapter implements Adapter {
             throw new IllegalStateException("Neat backward without a training forward");
         }
         long t = dy.rows();
-        int m = rows() ? dIn : dOut;
+        int m = rows() ? dIn() : dOut();
         INDArray h = hidden.get(hidden.size() - 1);
         INDArray z = scratch.get("z", t, rank());
         INDArray gz = scratch.get("gz", t, rank());
@@ -222,45 +188,10 @@ public final class NeatAdapter implements Adapter {
     }
 
     @Override
-    public String method() {
-        return METHOD;
-    }
-
-    @Override
-    public int dIn() {
-        return dIn;
-    }
-
-    @Override
-    public int dOut() {
-        return dOut;
-    }
-
-    @Override
-    public int rank() {
-        return t1.columns();
-    }
-
-    @Override
-    public double scaling() {
-        return scaling;
-    }
-
-    @Override
     public List<AdapterParam> params() {
         List<AdapterParam> ps = new ArrayList<>(List.of(t1, t2));
         ps.addAll(encoders);
         ps.addAll(decoders);
         return ps;
-    }
-
-    @Override
-    public Map<String, Object> describe() {
-        Map<String, Object> d = new LinkedHashMap<>();
-        d.put("alpha", alpha);
-        d.put("activation", options.activation().key());
-        d.put("depth", options.depth());
-        d.put("orientation", options.orientation().key());
-        return d;
     }
 }

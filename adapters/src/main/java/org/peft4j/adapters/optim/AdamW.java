@@ -13,9 +13,14 @@ import org.peft4j.adapters.core.AdapterParam;
  * moments. Defaults: beta1 0.9, beta2 0.999, eps 1e-8, weight decay 0. Moments exist only for tensors that train;
  * a tensor that becomes wholly frozen (LaMDA's B) has its moments dropped.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends StepLoop {
     public static final String M = ".adam_m";
     public static final String V = ".adam_v";
+    /** PyTorch's defaults (and HF Trainer's). */
+    public static final double DEFAULT_BETA1 = 0.9;
+
+    public static final double DEFAULT_BETA2 = 0.999;
+    public static final double DEFAULT_EPS = 1e-8;
 
     private final double beta1;
     private final double beta2;
@@ -23,7 +28,6 @@ public final class AdamW implements Optimizer {
     private final double weightDecay;
     private final Map<String, INDArray> moments1 = new LinkedHashMap<>();
     private final Map<String, INDArray> moments2 = new LinkedHashMap<>();
-    private long steps;
 
     public AdamW(double beta1, double beta2, double eps, double weightDecay) {
         this.beta1 = beta1;
@@ -33,43 +37,34 @@ public final class AdamW implements Optimizer {
     }
 
     public static AdamW defaults() {
-        return new AdamW(0.9, 0.999, 1e-8, 0.0);
+        return new AdamW(DEFAULT_BETA1, DEFAULT_BETA2, DEFAULT_EPS, 0.0);
     }
 
+    /** Tensors that stopped training (or were left out of the map) lose their moments. */
     @Override
-    public void step(Map<String, AdapterParam> params, double lr) {
-        steps++;
-        double c1 = 1 - Math.pow(beta1, steps);
-        double c2 = 1 - Math.pow(beta2, steps);
-        // Tensors that stopped training (or were left out of the map) lose their moments.
+    protected void beginStep(Map<String, AdapterParam> params) {
         moments1.keySet().removeIf(k -> !params.containsKey(k) || !params.get(k).isTrainable());
         moments2.keySet().retainAll(moments1.keySet());
-        for (Map.Entry<String, AdapterParam> e : params.entrySet()) {
-            AdapterParam p = e.getValue();
-            if (!p.isTrainable()) {
-                continue;
-            }
-            INDArray value = p.value();
-            INDArray m = moments1.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(value.dataType(), value.shape()));
-            INDArray v = moments2.computeIfAbsent(e.getKey(), k -> Nd4j.zeros(value.dataType(), value.shape()));
-            INDArray w = p.trainableRowsOf(value);
-            INDArray g = p.trainableRowsOf(p.grad());
-            INDArray mr = p.trainableRowsOf(m);
-            INDArray vr = p.trainableRowsOf(v);
-            if (weightDecay != 0) {
-                w.muli(1 - lr * weightDecay);
-            }
-            mr.muli(beta1).addi(g.mul(1 - beta1));
-            vr.muli(beta2).addi(g.mul(g).muli(1 - beta2));
-            INDArray denom = Transforms.sqrt(vr.div(c2), false).addi(eps);
-            w.subi(mr.mul(lr / c1).divi(denom));
-            p.zeroGrad();
-        }
     }
 
     @Override
-    public long steps() {
-        return steps;
+    protected void update(String name, AdapterParam p, double lr) {
+        double c1 = 1 - Math.pow(beta1, steps());
+        double c2 = 1 - Math.pow(beta2, steps());
+        INDArray value = p.value();
+        INDArray m = moments1.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
+        INDArray v = moments2.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
+        INDArray w = p.trainableRowsOf(value);
+        INDArray g = p.trainableRowsOf(p.grad());
+        INDArray mr = p.trainableRowsOf(m);
+        INDArray vr = p.trainableRowsOf(v);
+        if (weightDecay != 0) {
+            w.muli(1 - lr * weightDecay);
+        }
+        mr.muli(beta1).addi(g.mul(1 - beta1));
+        vr.muli(beta2).addi(g.mul(g).muli(1 - beta2));
+        INDArray denom = Transforms.sqrt(vr.div(c2), false).addi(eps);
+        w.subi(mr.mul(lr / c1).divi(denom));
     }
 
     @Override
@@ -103,6 +98,6 @@ public final class AdamW implements Optimizer {
                 throw new IllegalArgumentException("AdamW state: '" + k + M + "' has no matching '" + k + V + "'");
             }
         }
-        this.steps = steps;
+        setSteps(steps);
     }
 }

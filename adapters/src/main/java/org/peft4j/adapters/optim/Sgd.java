@@ -5,23 +5,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.peft4j.adapters.core.AdapterParam;
 
 /** Plain SGD, {@code w -= lr g} on trainable rows: stateless, which makes averaging across executors exact. */
-public final class Sgd implements Optimizer {
-    private long steps;
+public final class Sgd extends StepLoop {
 
     @Override
-    public void step(Map<String, AdapterParam> params, double lr) {
-        steps++;
-        for (AdapterParam p : params.values()) {
-            if (p.isTrainable()) {
-                p.trainableRowsOf(p.value()).subi(p.trainableRowsOf(p.grad()).mul(lr));
-                p.zeroGrad();
-            }
-        }
-    }
-
-    @Override
-    public long steps() {
-        return steps;
+    protected void update(String name, AdapterParam p, double lr) {
+        p.trainableRowsOf(p.value()).subi(p.trainableRowsOf(p.grad()).mul(lr));
     }
 
     @Override
@@ -34,6 +22,6 @@ public final class Sgd implements Optimizer {
         if (!state.isEmpty()) {
             throw new IllegalArgumentException("SGD has no state, found " + state.keySet());
         }
-        this.steps = steps;
+        setSteps(steps);
     }
 }

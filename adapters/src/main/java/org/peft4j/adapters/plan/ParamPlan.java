@@ -2,14 +2,14 @@ package org.peft4j.adapters.plan;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.peft4j.adapters.core.AdapterMethod;
 import org.peft4j.adapters.core.AdapterSpec;
-import org.peft4j.adapters.lamdapp.LamdaPlusPlusOptions;
 import org.peft4j.adapters.model.llama.LlamaConfig;
-import org.peft4j.adapters.neat.NeatOptions;
 
 /**
- * Trainable-parameter plan of a run from a model config alone, without loading weights. The per-target formulas
- * are METHODS.md's; a test checks them against the counts of real injected adapters.
+ * Trainable-parameter plan of a run from a model config alone, without loading weights. The per-target counts are
+ * each method's ({@link AdapterMethod#paramsPerTarget}, METHODS.md's formulas); a test checks them against the counts
+ * of real injected adapters.
  */
 public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
 
@@ -22,11 +22,6 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
     public record Row(String module, int dIn, int dOut, int count, long trainable, long trainableAfterFreeze) {}
 
     public static ParamPlan of(LlamaConfig config, AdapterSpec spec) {
-        if (spec.options() instanceof LamdaPlusPlusOptions) {
-            throw new IllegalArgumentException("lamda++ allocates ranks from the singular values of the model's"
-                    + " weights: its parameter count needs the weights, which params does not load (use --method lamda"
-                    + " for the budget: LaMDA++ keeps the same total rank)");
-        }
         List<Row> rows = new ArrayList<>();
         int r = spec.rank();
         for (String m : AdapterSpec.MODULES) {
@@ -34,26 +29,13 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
                 continue;
             }
             int[] s = config.moduleShape(m);
+            var counts = spec.method().paramsPerTarget(s[0], s[1], r, spec.options());
             if (r > Math.min(s[0], s[1])) {
                 throw new IllegalArgumentException("module " + m + ": rank must be <= min(d_in, d_out) = "
                         + Math.min(s[0], s[1]) + ", found " + r);
             }
-            long before;
-            long after;
-            switch (spec.method()) {
-                case "lora" -> before = after = (long) r * (s[0] + s[1]);
-                case "lamda" -> {
-                    before = (long) r * r + (long) r * s[1];
-                    after = (long) r * r;
-                }
-                case "neat" -> {
-                    NeatOptions o = (NeatOptions) spec.options();
-                    int n = o.orientation() == NeatOptions.Orientation.ROWS ? s[1] : s[0];
-                    before = after = 2L * r * n + (long) (o.depth() - 2) * r * r;
-                }
-                default -> throw new IllegalStateException(spec.method());
-            }
-            rows.add(new Row(m, s[0], s[1], config.numHiddenLayers(), before, after));
+            rows.add(new Row(
+                    m, s[0], s[1], config.numHiddenLayers(), counts.trainable(), counts.trainableAfterFreeze()));
         }
         return new ParamPlan(spec, rows, config.parameterCount());
     }

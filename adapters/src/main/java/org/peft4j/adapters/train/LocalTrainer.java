@@ -11,28 +11,10 @@ import org.peft4j.adapters.optim.Optimizer;
  * One executor's training loop body: zero the gradients, tell the adapters which global step runs (LaMDA freezes
  * B's rows by it), forward and backward through the model, one optimizer step over what still trains. A Spark
  * partition and a single-process run call exactly this.
+ *
+ * @param head a sequence head (classification/regression), or null for causal LM
  */
-public final class LocalTrainer {
-    private final LlamaModel model;
-    private final AdapterSet adapters;
-    private final SequenceHead head;
-    private final Optimizer optimizer;
-
-    /** @param head a sequence head (classification/regression), or null for causal LM */
-    public LocalTrainer(LlamaModel model, AdapterSet adapters, SequenceHead head, Optimizer optimizer) {
-        this.model = model;
-        this.adapters = adapters;
-        this.head = head;
-        this.optimizer = optimizer;
-    }
-
-    public AdapterSet adapters() {
-        return adapters;
-    }
-
-    public Optimizer optimizer() {
-        return optimizer;
-    }
+public record LocalTrainer(LlamaModel model, AdapterSet adapters, SequenceHead head, Optimizer optimizer) {
 
     /** One step; returns the batch's summed loss and its count (tokens for causal LM, rows for a head). */
     public LossSum step(TokenBatch batch, long globalStep, double lr) {

@@ -11,8 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.peft4j.adapters.Fixtures;
 import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterSet;
-import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /** LoRA with aggregation = product: the dense residual is part of the layer, frozen, and saved with it. */
 class LoraProductAggregationTest {
@@ -22,7 +22,7 @@ class LoraProductAggregationTest {
         TargetLinear layer = Fixtures.layer("model.layers.0.self_attn.q_proj", 12, 10, DataType.DOUBLE, 1);
         AdapterSet set = AdapterInjector.inject(
                 List.of(layer),
-                AdapterSpec.parse("lora", 3, 6.0, List.of("q_proj"), 2L, Map.of("aggregation", "product")));
+                AdapterMethods.spec("lora", 3, 6.0, List.of("q_proj"), 2L, Map.of("aggregation", "product")));
         LoraAdapter lora = (LoraAdapter) layer.adapter();
         lora.b().value().assign(Fixtures.random(DataType.DOUBLE, 3, 10, 3));
         lora.residual()
@@ -45,6 +45,6 @@ class LoraProductAggregationTest {
         INDArray dx = layer.backward(dy, true).dup();
         assertTrue(dx.equalsWithEps(dy.mmul(effective.transpose()), 1e-10), "backward adds dy R^T");
         assertTrue(!lora.residual().hasGradBuffer());
-        assertEquals("product", lora.describe().get("aggregation"));
+        assertEquals("product", set.spec().options().toJson().get("aggregation"));
     }
 }

@@ -16,6 +16,7 @@ import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.TargetLinear;
 import org.peft4j.adapters.model.llama.LlamaConfig;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 class ParamPlanTest {
     static final String LLAMA2_7B = """
@@ -30,10 +31,11 @@ class ParamPlanTest {
     void llama2SevenBMatchesThePublishedCounts() {
         LlamaConfig c = config(LLAMA2_7B);
         assertEquals(6_738_415_616L, c.parameterCount());
-        ParamPlan lora = ParamPlan.of(c, AdapterSpec.parse("lora", 32, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of()));
+        ParamPlan lora =
+                ParamPlan.of(c, AdapterMethods.spec("lora", 32, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of()));
         assertEquals(56_098_816L, lora.trainable());
         assertEquals(6_738_415_616L, lora.total());
-        ParamPlan lamda = ParamPlan.of(c, AdapterSpec.parse("lamda", 64, null, AdapterSpec.MODULES, 0, Map.of()));
+        ParamPlan lamda = ParamPlan.of(c, AdapterMethods.spec("lamda", 64, null, AdapterSpec.MODULES, 0, Map.of()));
         assertEquals(917_504L, lamda.trainableAfterFreeze());
         assertEquals(917_504L + 64L * 32 * (4096 * 5 + 11008 * 2), lamda.trainable());
         assertTrue(
@@ -53,7 +55,7 @@ class ParamPlanTest {
                 new Fixtures.Case("lamda", Map.of()),
                 new Fixtures.Case("neat", Map.of("depth", "4")),
                 new Fixtures.Case("neat", Map.of("orientation", "columns")))) {
-            AdapterSpec spec = AdapterSpec.parse(cs.method(), 4, null, AdapterSpec.MODULES, 0, cs.options());
+            AdapterSpec spec = AdapterMethods.spec(cs.method(), 4, null, AdapterSpec.MODULES, 0, cs.options());
             List<TargetLinear> layers = new ArrayList<>();
             for (int l = 0; l < c.numHiddenLayers(); l++) {
                 for (String m : AdapterSpec.MODULES) {
@@ -80,12 +82,12 @@ class ParamPlanTest {
                 IllegalArgumentException.class,
                 () -> ParamPlan.of(
                         config(LLAMA2_7B),
-                        AdapterSpec.parse("lamda++", 8, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of())));
+                        AdapterMethods.spec("lamda++", 8, null, AdapterSpec.DEFAULT_TARGETS, 0, Map.of())));
         assertTrue(pp.getMessage().contains("needs the weights"), pp.getMessage());
         var rank = assertThrows(
                 IllegalArgumentException.class,
                 () -> ParamPlan.of(
-                        config(LLAMA2_7B), AdapterSpec.parse("lora", 5000, null, List.of("q_proj"), 0, Map.of())));
+                        config(LLAMA2_7B), AdapterMethods.spec("lora", 5000, null, List.of("q_proj"), 0, Map.of())));
         assertEquals("module q_proj: rank must be <= min(d_in, d_out) = 4096, found 5000", rank.getMessage());
     }
 }

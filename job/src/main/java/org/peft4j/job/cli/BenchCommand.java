@@ -67,7 +67,7 @@ final class BenchCommand implements Command {
         ObjectMapper mapper = new ObjectMapper();
         if (child != null) {
             out.println(mapper.writeValueAsString(toMap(ModelBench.run(shape, child, steps), shape)));
-            return 0;
+            return ExitCode.OK;
         }
         List<JsonNode> rows = new ArrayList<>();
         for (String m : methods.split(",")) {
@@ -105,7 +105,7 @@ final class BenchCommand implements Command {
                         100 * r.get("mfu").asDouble());
             }
         }
-        return 0;
+        return ExitCode.OK;
     }
 
     private static Map<String, Object> toMap(ModelBench.Result r, ModelBench.Shape s) {

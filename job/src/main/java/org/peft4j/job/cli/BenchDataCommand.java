@@ -104,7 +104,7 @@ final class BenchDataCommand implements Command {
                 Files.deleteIfExists(tmp);
             }
         }
-        return 0;
+        return ExitCode.OK;
     }
 
     /** Commonsense170K-shaped records of realistic length (about 500 bytes). */

@@ -58,7 +58,7 @@ final class BenchLayerCommand implements Command {
                 o.put("mfu", r.gflops() / gemm);
                 out.println(new ObjectMapper().writeValueAsString(o));
             }
-            return 0;
+            return ExitCode.OK;
         }
         out.printf("d=%d rank=%d tokens=%d, fp32 GEMM %.1f GFLOP/s in this run%n", d, rank, tokens, gemm);
         out.printf(
@@ -73,6 +73,6 @@ final class BenchLayerCommand implements Command {
                     r.trainable(),
                     100 * r.gflops() / gemm);
         }
-        return 0;
+        return ExitCode.OK;
     }
 }

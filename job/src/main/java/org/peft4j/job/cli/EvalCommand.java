@@ -6,15 +6,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.peft4j.adapters.io.AdapterCheckpoint;
+import org.peft4j.job.checkpoint.CheckpointFiles;
 import org.peft4j.job.checkpoint.CheckpointStore;
+import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.fs.Locations;
-import org.peft4j.job.rounds.AdapterState;
-import org.peft4j.job.rounds.RoundLoop;
-import org.peft4j.job.rounds.RunSpec;
-import org.peft4j.job.rounds.Worker;
+import org.peft4j.job.worker.RunSpec;
+import org.peft4j.job.worker.Worker;
 
 /** {@code eval}: scores a run's adapters on its held-out data, without Spark. */
 final class EvalCommand implements Command {
@@ -46,27 +46,27 @@ final class EvalCommand implements Command {
         if (c.data().evalPath() == null) {
             throw new IllegalArgumentException("peft4j.data.eval.path is null: nothing to evaluate on");
         }
-        Worker w = new Worker(RunSpec.fresh(c));
+        Worker w = Worker.build(RunSpec.fresh(c));
         String source;
-        String fin = Locations.child(c.run().output(), RoundLoop.FINAL);
+        String fin = RunLayout.finalDir(c.run().output());
         if (adapter == null && Locations.exists(fin, AdapterCheckpoint.CONFIG)) {
             adapter = fin;
         }
         if (adapter != null) {
-            AdapterState.fromAdapterDirectory(adapter, w);
+            CheckpointFiles.loadAdapter(adapter, w.adapters());
             source = adapter;
         } else {
-            var ck = new CheckpointStore(Locations.child(c.run().output(), "checkpoints"), 1)
+            var ck = new CheckpointStore(RunLayout.checkpoints(c.run().output()), 1)
                     .latest()
                     .orElseThrow(() -> new IllegalArgumentException(
                             c.run().output() + ": no final/ adapter and no" + " complete checkpoint to evaluate"));
-            AdapterState.fromBytes(ck.files().get(RoundLoop.STATE), ck.dir()).applyTo(w.adapters(), w.optimizer());
+            CheckpointFiles.loadState(ck, w.adapters(), w.optimizer());
             source = ck.dir();
         }
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("adapter", source);
         o.putAll(Evaluator.evaluate(w, c));
         out.println(new ObjectMapper().writeValueAsString(o));
-        return 0;
+        return ExitCode.OK;
     }
 }

@@ -55,6 +55,6 @@ final class InspectCommand implements Command {
                 header.entries().size(),
                 total,
                 new String(config, StandardCharsets.UTF_8).contains("rank_pattern") ? "rank_pattern recorded" : "");
-        return 0;
+        return ExitCode.OK;
     }
 }

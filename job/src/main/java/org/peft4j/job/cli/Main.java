@@ -31,7 +31,7 @@ public final class Main {
                 || argv.get(0).equals("-h")
                 || argv.get(0).equals("help")) {
             out.println(help());
-            return argv.isEmpty() ? 2 : 0;
+            return argv.isEmpty() ? ExitCode.BAD_INPUT : ExitCode.OK;
         }
         Command cmd = COMMANDS.stream()
                 .filter(c -> c.name().equals(argv.get(0)))
@@ -39,25 +39,25 @@ public final class Main {
                 .orElse(null);
         if (cmd == null) {
             err.println("peft4j: unknown command '" + argv.get(0) + "'\n\n" + help());
-            return 2;
+            return ExitCode.BAD_INPUT;
         }
         List<String> rest = argv.subList(1, argv.size());
         if (rest.contains("--help") || rest.contains("-h")) {
             out.println(cmd.usage());
-            return 0;
+            return ExitCode.OK;
         }
         try {
             return cmd.run(rest, out);
         } catch (Args.UsageException e) {
             err.println("peft4j " + cmd.name() + ": " + e.getMessage() + "\n\n" + cmd.usage());
-            return 2;
+            return ExitCode.BAD_INPUT;
         } catch (IllegalArgumentException e) {
             err.println("peft4j " + cmd.name() + ": " + e.getMessage());
-            return 2;
+            return ExitCode.BAD_INPUT;
         } catch (Exception e) {
             err.println("peft4j " + cmd.name() + ": failed: " + e);
             e.printStackTrace(err);
-            return 1;
+            return ExitCode.FAILED;
         }
     }
 

@@ -63,6 +63,6 @@ final class MergeCommand implements Command {
             Locations.write(dir, ModelLoader.TOKENIZER, o -> o.write(m.tokenizerJson()));
         }
         out.println("wrote " + dir + (adapter == null ? "" : " (merged " + adapter + ")"));
-        return 0;
+        return ExitCode.OK;
     }
 }

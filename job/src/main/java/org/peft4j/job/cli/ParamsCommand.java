@@ -6,12 +6,16 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.peft4j.adapters.core.AdapterMethod;
 import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.core.MethodOption;
 import org.peft4j.adapters.model.llama.LlamaConfig;
 import org.peft4j.adapters.plan.ParamPlan;
+import org.peft4j.adapters.registry.AdapterMethods;
 
 /** {@code params}: the trainable-parameter plan of a run from a model's config.json, without loading weights. */
 final class ParamsCommand implements Command {
@@ -29,14 +33,29 @@ final class ParamsCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: deploy/peft4j params --model-config FILE --method lora|lamda|lamda++|neat --rank R
+                usage: deploy/peft4j params --model-config FILE --method %s --rank R
                                             [--targets q_proj,k_proj,...] [--alpha A] [--json] [method options]
                   --model-config  a LLaMA-family config.json (hidden_size, intermediate_size, num_hidden_layers, ...)
-                  --targets       modules to adapt; default q_proj,k_proj,v_proj,up_proj,down_proj
-                  method options: lora: --rslora true|false
-                                  lamda: --init svd-residual|svd-zero|random --freeze paper|code --freeze-fraction F
-                                  neat: --activation relu|sin --depth 2|4|6... --orientation rows|columns
-                  --json          one JSON object: trainable, trainable_after_freeze, total, all, modules""";
+                  --targets       modules to adapt; default %s
+                  --json          one JSON object: trainable, trainable_after_freeze, total, all, modules
+                method options (--key value; default in brackets):
+                %s""".formatted(
+                        String.join("|", AdapterMethods.names()),
+                        String.join(",", AdapterSpec.DEFAULT_TARGETS),
+                        methodOptions());
+    }
+
+    /** One line per method option, from the registry: {@code lamda --freeze-fraction (0, 1] [0.3]: ...}. */
+    static String methodOptions() {
+        StringBuilder sb = new StringBuilder();
+        for (AdapterMethod m : AdapterMethods.ALL) {
+            for (MethodOption<?> o : m.options().list()) {
+                sb.append(String.format(
+                        "  %-8s --%s %s [%s]: %s%n",
+                        m.name(), o.key().replace('_', '-'), o.values(), o.defaultText(), o.doc()));
+            }
+        }
+        return sb.toString().stripTrailing();
     }
 
     @Override
@@ -52,15 +71,16 @@ final class ParamsCommand implements Command {
                 a.get("targets", String.join(",", AdapterSpec.DEFAULT_TARGETS)).split(","));
         Double alpha = a.number("alpha");
         boolean json = a.flag("json");
-        Map<String, String> options = a.take(AdapterSpec.optionKeys(method));
+        Map<String, String> options = a.take(
+                new LinkedHashSet<>(AdapterMethods.named(method).options().keys()));
         a.finish();
         if (!Files.isRegularFile(configPath)) {
             throw new IllegalArgumentException(configPath + ": no such file");
         }
         LlamaConfig config = LlamaConfig.parse(Files.readAllBytes(configPath), configPath.toString());
-        ParamPlan plan = ParamPlan.of(config, AdapterSpec.parse(method, rank, alpha, targets, 0, options));
+        ParamPlan plan = ParamPlan.of(config, AdapterMethods.spec(method, rank, alpha, targets, 0, options));
         out.println(json ? toJson(plan) : table(plan));
-        return 0;
+        return ExitCode.OK;
     }
 
     static String table(ParamPlan plan) {
@@ -86,7 +106,7 @@ final class ParamsCommand implements Command {
 
     static String toJson(ParamPlan plan) throws Exception {
         Map<String, Object> o = new LinkedHashMap<>();
-        o.put("method", plan.spec().method());
+        o.put("method", plan.spec().method().name());
         o.put("rank", plan.spec().rank());
         o.put("trainable", plan.trainable());
         o.put("trainable_after_freeze", plan.trainableAfterFreeze());

@@ -74,7 +74,7 @@ final class PerplexityCommand implements Command {
                     r.nll(),
                     r.perplexity());
         }
-        return 0;
+        return ExitCode.OK;
     }
 
     private static int parseBlock(String v) {

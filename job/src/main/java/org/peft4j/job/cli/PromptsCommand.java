@@ -67,6 +67,6 @@ final class PromptsCommand implements Command {
         if (bad.skipped() > 0) {
             System.err.println("peft4j prompts: " + bad.summary());
         }
-        return 0;
+        return ExitCode.OK;
     }
 }

@@ -8,9 +8,6 @@ import org.peft4j.job.rounds.RoundLoop;
 
 /** {@code train}: the distributed fine-tuning job. */
 final class TrainCommand implements Command {
-    /** A failure worth retrying: the run resumes from its newest complete checkpoint. */
-    static final int RESUMABLE = 3;
-
     @Override
     public String name() {
         return "train";
@@ -37,7 +34,7 @@ final class TrainCommand implements Command {
         JobConfig config = ConfigLoader.load(args.config(), args.sets());
         try {
             RoundLoop.run(config, out);
-            return 0;
+            return ExitCode.OK;
         } catch (IllegalArgumentException e) {
             throw e;
         } catch (Exception e) {
@@ -45,7 +42,7 @@ final class TrainCommand implements Command {
                     + " it continues from the newest complete checkpoint under "
                     + config.run().output());
             e.printStackTrace();
-            return RESUMABLE;
+            return ExitCode.RESUMABLE;
         }
     }
 }

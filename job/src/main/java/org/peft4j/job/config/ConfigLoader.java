@@ -17,7 +17,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.core.KeyedOption;
 import org.peft4j.adapters.core.Suggest;
+import org.peft4j.adapters.registry.AdapterMethods;
 import org.peft4j.datasets.Datasets;
 import org.peft4j.job.fs.Locations;
 
@@ -136,8 +138,8 @@ public final class ConfigLoader {
                         e -> options.put(e.getKey(), String.valueOf(e.getValue().unwrapped())));
         AdapterSpec spec;
         try {
-            spec = AdapterSpec.parse(
-                    oneOf(c, "adapter.method", AdapterSpec.METHODS),
+            spec = AdapterMethods.spec(
+                    oneOf(c, "adapter.method", AdapterMethods.names()),
                     integer(c, "adapter.rank", 1, 1 << 16),
                     c.getIsNull("adapter.alpha") ? null : number(c, "adapter.alpha", 1e-9, 1e9),
                     strings(c, "adapter.targets"),
@@ -167,7 +169,7 @@ public final class ConfigLoader {
         if (sources.isEmpty()) {
             throw new IllegalArgumentException(ROOT + ".data.train: expected at least one source, found none");
         }
-        String task = oneOf(c, "data.task", List.of("causal_lm", "sequence"));
+        JobConfig.Task task = choice(c, "data.task", JobConfig.Task.class);
         JobConfig.Data data = new JobConfig.Data(
                 task,
                 List.copyOf(sources),
@@ -189,9 +191,9 @@ public final class ConfigLoader {
         JobConfig.Train train = new JobConfig.Train(
                 integer(c, "train.rounds", 1, 1 << 24),
                 integer(c, "train.local_steps", 1, 1 << 24),
-                oneOf(c, "train.optimizer", List.of("adamw", "sgd")),
+                choice(c, "train.optimizer", JobConfig.OptimizerKind.class),
                 number(c, "train.lr", 0, 10),
-                oneOf(c, "train.lr_schedule", List.of("constant", "linear", "cosine")),
+                choice(c, "train.lr_schedule", JobConfig.LrScheduleKind.class),
                 integer(c, "train.warmup_steps", 0, 1 << 30),
                 number(c, "train.weight_decay", 0, 10));
         Map<String, String> sparkConf = new LinkedHashMap<>();
@@ -268,6 +270,15 @@ public final class ConfigLoader {
             throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
         }
         return d;
+    }
+
+    /** The constant of {@code type} whose key the value is, or an error listing the keys. */
+    static <E extends Enum<E> & KeyedOption> E choice(Config c, String key, Class<E> type) {
+        List<String> keys = new ArrayList<>();
+        for (E e : type.getEnumConstants()) {
+            keys.add(e.key());
+        }
+        return KeyedOption.parse(type, key, oneOf(c, key, keys));
     }
 
     static String oneOf(Config c, String key, List<String> allowed) {

@@ -2,7 +2,9 @@ package org.peft4j.job.config;
 
 import java.io.Serializable;
 import java.util.List;
+import java.util.Locale;
 import org.peft4j.adapters.core.AdapterSpec;
+import org.peft4j.adapters.core.KeyedOption;
 
 /**
  * A run's whole configuration, immutable, built and validated once by {@link ConfigLoader} from HOCON.
@@ -30,7 +32,7 @@ public record JobConfig(
 
     /** @param evalPath null when evaluation is off */
     public record Data(
-            String task,
+            Task task,
             List<Source> train,
             String evalDataset,
             String evalPath,
@@ -41,16 +43,16 @@ public record JobConfig(
             String onBadRecord)
             implements Serializable {
         public boolean sequenceTask() {
-            return task.equals("sequence");
+            return task == Task.SEQUENCE;
         }
     }
 
     public record Train(
             int rounds,
             int localSteps,
-            String optimizer,
+            OptimizerKind optimizer,
             double lr,
-            String lrSchedule,
+            LrScheduleKind lrSchedule,
             int warmupSteps,
             double weightDecay)
             implements Serializable {
@@ -64,4 +66,30 @@ public record JobConfig(
     public record Checkpoint(int every, int keep) implements Serializable {}
 
     public record Eval(int every, int maxNewTokens) implements Serializable {}
+
+    /** {@code data.task}: what the model learns. */
+    public enum Task implements KeyedOption {
+        /** Instruction tuning: next-token loss on the responses. */
+        CAUSAL_LM,
+        /** GLUE with a classification or regression head on the last token. */
+        SEQUENCE;
+
+        @Override
+        public String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** {@code train.optimizer}. */
+    public enum OptimizerKind implements KeyedOption {
+        ADAMW,
+        SGD
+    }
+
+    /** {@code train.lr_schedule}: decay after the warm-up. */
+    public enum LrScheduleKind implements KeyedOption {
+        CONSTANT,
+        LINEAR,
+        COSINE
+    }
 }

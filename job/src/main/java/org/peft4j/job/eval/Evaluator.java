@@ -25,8 +25,8 @@ import org.peft4j.datasets.record.InstructionRecord;
 import org.peft4j.datasets.tokenize.Tokenizer;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.fs.Locations;
-import org.peft4j.job.rounds.BatchPlan;
-import org.peft4j.job.rounds.Worker;
+import org.peft4j.job.worker.BatchPlan;
+import org.peft4j.job.worker.Worker;
 
 /**
  * Held-out evaluation on the driver's model with the current averaged adapters: for causal LM, the loss on the

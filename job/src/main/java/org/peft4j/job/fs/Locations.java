@@ -58,19 +58,7 @@ public final class Locations {
 
     /** The bytes of one file. */
     public static byte[] read(String location) throws IOException {
-        if (isLocal(location)) {
-            java.nio.file.Path p = localPath(location);
-            if (!Files.isRegularFile(p)) {
-                throw new IllegalArgumentException(location + ": no such file");
-            }
-            return Files.readAllBytes(p);
-        }
-        Path p = new Path(location);
-        FileSystem fs = p.getFileSystem(hadoop);
-        if (!fs.exists(p)) {
-            throw new IllegalArgumentException(location + ": no such file");
-        }
-        try (var in = fs.open(p)) {
+        try (var in = open(location)) {
             return in.readAllBytes();
         }
     }

@@ -5,6 +5,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.fs.Locations;
 
 /**
@@ -13,7 +14,7 @@ import org.peft4j.job.fs.Locations;
  * (which cannot append); lines from before a resume are kept.
  */
 public final class MetricsLog {
-    public static final String FILE = "metrics.jsonl";
+    public static final String FILE = RunLayout.METRICS;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String dir;

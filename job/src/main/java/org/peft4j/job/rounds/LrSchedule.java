@@ -6,6 +6,7 @@ import org.peft4j.job.config.JobConfig;
 public final class LrSchedule {
     private LrSchedule() {}
 
+    /** Linear warm-up over {@code warmup_steps}, then the schedule's decay over the remaining steps. */
     public static double at(JobConfig.Train t, long step) {
         if (step < t.warmupSteps()) {
             return t.lr() * (step + 1) / t.warmupSteps();
@@ -13,9 +14,9 @@ public final class LrSchedule {
         long total = t.totalSteps();
         double progress = total <= t.warmupSteps() ? 1 : (double) (step - t.warmupSteps()) / (total - t.warmupSteps());
         return switch (t.lrSchedule()) {
-            case "linear" -> t.lr() * Math.max(0, 1 - progress);
-            case "cosine" -> t.lr() * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
-            default -> t.lr();
+            case CONSTANT -> t.lr();
+            case LINEAR -> t.lr() * Math.max(0, 1 - progress);
+            case COSINE -> t.lr() * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, progress)));
         };
     }
 }

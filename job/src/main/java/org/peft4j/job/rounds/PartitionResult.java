@@ -6,57 +6,34 @@ import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.job.state.AdapterState;
 
 /**
  * One partition's round, as example-weighted sums: {@code weight * value} for every tensor and moment (in double,
  * so that one partition averages back to its exact values), plus the weight (sequences trained on), the loss sum and
  * count, and tokens. Sums add up across partitions; the driver divides by the total weight.
  */
-public final class PartitionResult implements Serializable {
-    private final double weight;
-    private final double lossSum;
-    private final long lossCount;
-    private final long tokens;
-    private final long optimizerSteps;
-    private final LinkedHashMap<String, double[]> sums;
-    private final LinkedHashMap<String, long[]> shapes;
+public record PartitionResult(
+        double weight,
+        double lossSum,
+        long lossCount,
+        long tokens,
+        long optimizerSteps,
+        LinkedHashMap<String, double[]> sums,
+        LinkedHashMap<String, long[]> shapes)
+        implements Serializable {
+    private static final String TENSOR = "t/";
+    private static final String MOMENT = "m/";
+    private static final String EXTRA = "x/";
 
-    private PartitionResult(
-            double weight,
-            double lossSum,
-            long lossCount,
-            long tokens,
-            long optimizerSteps,
-            LinkedHashMap<String, double[]> sums,
-            LinkedHashMap<String, long[]> shapes) {
-        this.weight = weight;
-        this.lossSum = lossSum;
-        this.lossCount = lossCount;
-        this.tokens = tokens;
-        this.optimizerSteps = optimizerSteps;
-        this.sums = sums;
-        this.shapes = shapes;
-    }
-
-    static final String PRODUCT = "p/";
-
-    public static PartitionResult of(AdapterState s, double weight, double lossSum, long lossCount, long tokens) {
-        return of(s, Map.of(), weight, lossSum, lossCount, tokens);
-    }
-
-    /** @param products per LoRA target with product aggregation, its s A B (summed like the tensors) */
+    /** @param extras the method's aggregation extras (e.g. LoRA's s A B per target), summed like the tensors */
     public static PartitionResult of(
-            AdapterState s,
-            Map<String, INDArray> products,
-            double weight,
-            double lossSum,
-            long lossCount,
-            long tokens) {
+            AdapterState s, Map<String, INDArray> extras, double weight, double lossSum, long lossCount, long tokens) {
         LinkedHashMap<String, double[]> sums = new LinkedHashMap<>();
         LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
-        put(s.tensors(), AdapterState.TENSOR, weight, sums, shapes);
-        put(s.moments(), AdapterState.MOMENT, weight, sums, shapes);
-        put(new java.util.TreeMap<>(products), PRODUCT, weight, sums, shapes);
+        put(s.tensors(), TENSOR, weight, sums, shapes);
+        put(s.moments(), MOMENT, weight, sums, shapes);
+        put(new java.util.TreeMap<>(extras), EXTRA, weight, sums, shapes);
         return new PartitionResult(weight, lossSum, lossCount, tokens, s.optimizerSteps(), sums, shapes);
     }
 
@@ -103,52 +80,27 @@ public final class PartitionResult implements Serializable {
 
     /** The example-weighted average state. */
     public AdapterState average(DataType type) {
-        Map<String, INDArray> t = new LinkedHashMap<>();
-        Map<String, INDArray> m = new LinkedHashMap<>();
-        sums.forEach((k, s) -> {
-            double[] d = new double[s.length];
-            for (int i = 0; i < s.length; i++) {
-                d[i] = s[i] / weight;
-            }
-            INDArray a = Nd4j.create(d, shapes.get(k), type);
-            if (k.startsWith(AdapterState.TENSOR)) {
-                t.put(k.substring(AdapterState.TENSOR.length()), a);
-            } else if (k.startsWith(AdapterState.MOMENT)) {
-                m.put(k.substring(AdapterState.MOMENT.length()), a);
-            }
-        });
-        return new AdapterState(t, m, optimizerSteps);
+        return new AdapterState(averages(TENSOR, type), averages(MOMENT, type), optimizerSteps);
     }
 
-    /** The example-weighted average of each target's s A B (product aggregation), by module path. */
-    public Map<String, INDArray> averageProducts(DataType type) {
+    /** The example-weighted average of each aggregation extra, by name. */
+    public Map<String, INDArray> averageExtras(DataType type) {
+        return averages(EXTRA, type);
+    }
+
+    /** sum / total weight of every entry under {@code prefix}, by name without it. */
+    private Map<String, INDArray> averages(String prefix, DataType type) {
         Map<String, INDArray> out = new LinkedHashMap<>();
         sums.forEach((k, s) -> {
-            if (k.startsWith(PRODUCT)) {
+            if (k.startsWith(prefix)) {
                 double[] d = new double[s.length];
                 for (int i = 0; i < s.length; i++) {
                     d[i] = s[i] / weight;
                 }
-                out.put(k.substring(PRODUCT.length()), Nd4j.create(d, shapes.get(k), type));
+                out.put(k.substring(prefix.length()), Nd4j.create(d, shapes.get(k), type));
             }
         });
         return out;
-    }
-
-    public double weight() {
-        return weight;
-    }
-
-    public double lossSum() {
-        return lossSum;
-    }
-
-    public long lossCount() {
-        return lossCount;
-    }
-
-    public long tokens() {
-        return tokens;
     }
 
     /** Bytes of the sums, what one partition sends back. */

@@ -19,6 +19,9 @@ import org.peft4j.datasets.shard.Mixture;
 import org.peft4j.datasets.shard.ShardKey;
 import org.peft4j.datasets.spark.SparkRecords;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.worker.RunSpec;
+import org.peft4j.job.worker.Worker;
+import org.peft4j.job.worker.WorkerCache;
 
 /**
  * The training shards, built and kept on the executors: sources are read inside tasks, mixed by weight, sharded by
@@ -29,7 +32,20 @@ import org.peft4j.job.config.JobConfig;
 public final class TrainData {
     private TrainData() {}
 
-    public record Prepared(JavaRDD<TokenizedExample> shards, long examples, long truncated, long read, long skipped) {}
+    public record Prepared(JavaRDD<TokenizedExample> shards, long examples, long truncated, long read, long skipped) {
+        /** The line the driver prints once the shards are ready. */
+        public String summary(JobConfig c) {
+            return String.format(
+                    "peft4j: %,d training examples in %d shards (%,d records read, %,d skipped, %,d truncated to %d"
+                            + " tokens)",
+                    examples,
+                    c.spark().executors(),
+                    read,
+                    skipped,
+                    truncated,
+                    c.data().maxLength());
+        }
+    }
 
     public static Prepared prepare(JavaSparkContext sc, Broadcast<RunSpec> spec) {
         JobConfig c = spec.value().config();
@@ -49,18 +65,12 @@ public final class TrainData {
                 parts.add(SparkRecords.glue(sc, task, s.path(), policy, read, skipped));
             }
             JavaRDD<GlueRecord> all = mix(sc, parts, c.data().train(), seed, TrainData::glueKey);
-            tokenized = SparkRecords.shard(all, n, r -> glueKey(r, seed)).mapPartitions(it -> {
-                Worker w = WorkerCache.borrow(spec.value());
-                try {
-                    ExampleTokenizer et = tokenizer(w, c);
-                    List<TokenizedExample> out = new ArrayList<>();
-                    it.forEachRemaining(r -> out.add(et.sequence(r)));
-                    truncated.add(et.truncated());
-                    return sorted(out).iterator();
-                } finally {
-                    WorkerCache.release(w);
-                }
-            });
+            tokenized = tokenize(
+                    SparkRecords.shard(all, n, r -> glueKey(r, seed)),
+                    spec,
+                    ExampleTokenizer::sequence,
+                    truncated,
+                    empty);
         } else {
             List<JavaRDD<InstructionRecord>> parts = new ArrayList<>();
             for (JobConfig.Source s : c.data().train()) {
@@ -69,19 +79,7 @@ public final class TrainData {
                 readers.add(new LongAccumulator[] {r.read(), r.skipped()});
             }
             JavaRDD<InstructionRecord> all = mix(sc, parts, c.data().train(), seed, ShardKey::of);
-            tokenized = SparkRecords.shard(all, n, seed).mapPartitions(it -> {
-                Worker w = WorkerCache.borrow(spec.value());
-                try {
-                    ExampleTokenizer et = tokenizer(w, c);
-                    List<TokenizedExample> out = new ArrayList<>();
-                    it.forEachRemaining(r -> out.add(et.causal(r)));
-                    truncated.add(et.truncated());
-                    empty.add(et.withoutTargets());
-                    return sorted(out).iterator();
-                } finally {
-                    WorkerCache.release(w);
-                }
-            });
+            tokenized = tokenize(SparkRecords.shard(all, n, seed), spec, ExampleTokenizer::causal, truncated, empty);
         }
         tokenized = tokenized.persist(StorageLevel.MEMORY_AND_DISK());
         List<Long> perShard = tokenized
@@ -113,6 +111,37 @@ public final class TrainData {
             s += a[1].value();
         }
         return new Prepared(tokenized, examples, truncated.value(), r, s);
+    }
+
+    /**
+     * Tokenizes each shard inside its executor with the model's tokenizer (the worker's), in content order; counts
+     * truncated records and records left without a response token.
+     */
+    private static <T> JavaRDD<TokenizedExample> tokenize(
+            JavaRDD<T> shards,
+            Broadcast<RunSpec> spec,
+            Tokenize<T> tokenize,
+            LongAccumulator truncated,
+            LongAccumulator empty) {
+        JobConfig c = spec.value().config();
+        return shards.mapPartitions(it -> {
+            Worker w = WorkerCache.borrow(spec.value());
+            try {
+                ExampleTokenizer et = tokenizer(w, c);
+                List<TokenizedExample> out = new ArrayList<>();
+                it.forEachRemaining(r -> out.add(tokenize.apply(et, r)));
+                truncated.add(et.truncated());
+                empty.add(et.withoutTargets());
+                return sorted(out).iterator();
+            } finally {
+                WorkerCache.release(w);
+            }
+        });
+    }
+
+    /** One record to one example. */
+    interface Tokenize<T> extends java.io.Serializable {
+        TokenizedExample apply(ExampleTokenizer tokenizer, T record);
     }
 
     static long glueKey(GlueRecord r, long seed) {

@@ -1,5 +1,6 @@
-package org.peft4j.job.rounds;
+package org.peft4j.job.state;
 
+import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -9,15 +10,19 @@ import org.peft4j.adapters.io.Safetensors;
 import org.peft4j.adapters.optim.Optimizer;
 
 /**
- * The part of a run that changes: every adapter tensor that is not always frozen (so LaMDA's A and SVD residual
- * never travel), the optimizer's moments and its step count. This is all the driver broadcasts and all executors
- * send back: the base model is not in it.
+ * The part of a run that changes: every adapter tensor that is not always frozen (so LaMDA's A and SVD residual never
+ * travel), the optimizer's moments and its step count. This is all the driver broadcasts and all executors send back:
+ * the base model is not in it.
  */
 public record AdapterState(Map<String, INDArray> tensors, Map<String, INDArray> moments, long optimizerSteps) {
     static final String TENSOR = "t/";
     static final String MOMENT = "m/";
 
-    public static AdapterState of(AdapterSet set, Optimizer optimizer) {
+    /**
+     * The adapters' and optimizer's current state as live views, not copies: the maps hold the very arrays that
+     * training updates. Serialise ({@link #toBytes}) or compare before the adapters train again.
+     */
+    public static AdapterState viewOf(AdapterSet set, Optimizer optimizer) {
         Map<String, INDArray> t = new LinkedHashMap<>();
         set.params().forEach((name, p) -> {
             if (!p.alwaysFrozen()) {
@@ -42,29 +47,6 @@ public record AdapterState(Map<String, INDArray> tensors, Map<String, INDArray> 
         optimizer.loadState(m, optimizerSteps);
     }
 
-    /**
-     * Loads a saved adapter directory's tensors (adapter_model.safetensors, names as in {@code AdapterSet.params()})
-     * into a worker built from the same configuration; frozen tensors are checked to match, not overwritten.
-     */
-    public static void fromAdapterDirectory(String dir, Worker w) throws java.io.IOException {
-        String file = org.peft4j.job.fs.Locations.child(dir, org.peft4j.adapters.io.AdapterCheckpoint.TENSORS);
-        Map<String, INDArray> saved = Safetensors.read(org.peft4j.job.fs.Locations.read(file), file);
-        Map<String, AdapterParam> params = w.adapters().params();
-        for (var e : params.entrySet()) {
-            INDArray v = saved.get(e.getKey());
-            if (v == null
-                    || !java.util.Arrays.equals(v.shape(), e.getValue().value().shape())) {
-                throw new IllegalArgumentException(file + ": tensor " + e.getKey()
-                        + (v == null ? " is missing" : " has shape " + java.util.Arrays.toString(v.shape()))
-                        + "; was it saved by this"
-                        + " configuration?");
-            }
-            if (!e.getValue().alwaysFrozen()) {
-                e.getValue().value().assign(v.castTo(e.getValue().value().dataType()));
-            }
-        }
-    }
-
     public byte[] toBytes() {
         Map<String, INDArray> all = new LinkedHashMap<>();
         tensors.forEach((k, v) -> all.put(TENSOR + k, v));
@@ -73,7 +55,7 @@ public record AdapterState(Map<String, INDArray> tensors, Map<String, INDArray> 
     }
 
     public static AdapterState fromBytes(byte[] bytes, String source) {
-        var header = Safetensors.parseHeader(java.nio.ByteBuffer.wrap(bytes), bytes.length, source);
+        var header = Safetensors.parseHeader(ByteBuffer.wrap(bytes), bytes.length, source);
         Map<String, INDArray> all = Safetensors.read(bytes, source);
         Map<String, INDArray> t = new LinkedHashMap<>();
         Map<String, INDArray> m = new LinkedHashMap<>();

@@ -1,4 +1,4 @@
-package org.peft4j.job.rounds;
+package org.peft4j.job.worker;
 
 import java.util.List;
 import org.peft4j.adapters.model.TokenBatch;

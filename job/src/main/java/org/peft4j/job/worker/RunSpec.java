@@ -1,4 +1,4 @@
-package org.peft4j.job.rounds;
+package org.peft4j.job.worker;
 
 import java.io.Serializable;
 import java.util.UUID;

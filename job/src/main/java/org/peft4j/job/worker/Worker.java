@@ -1,4 +1,4 @@
-package org.peft4j.job.rounds;
+package org.peft4j.job.worker;
 
 import java.io.IOException;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -18,20 +18,21 @@ import org.peft4j.job.model.ModelLoader;
  * {@link WorkerCache}), and one on the driver holding the canonical averaged state. Built the same way everywhere,
  * so the frozen adapter tensors (LaMDA's A, the SVD residual) are identical without ever being sent.
  */
-public final class Worker {
-    private final RunSpec spec;
-    private final LoadedModel model;
-    private final AdapterSet adapters;
-    private final SequenceHead head;
-    private final Optimizer optimizer;
-    private final LocalTrainer trainer;
+public record Worker(
+        RunSpec spec,
+        LoadedModel model,
+        AdapterSet adapters,
+        SequenceHead head,
+        Optimizer optimizer,
+        LocalTrainer trainer) {
 
-    public Worker(RunSpec spec) throws IOException {
+    /** Loads the base model, injects the run's adapters (and sequence head) and builds optimizer and trainer. */
+    public static Worker build(RunSpec spec) throws IOException {
         JobConfig c = spec.config();
-        this.spec = spec;
-        this.model = ModelLoader.load(c.model().path());
-        this.adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
+        LoadedModel model = ModelLoader.load(c.model().path());
+        AdapterSet adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
         adapters.setTotalSteps(c.train().totalSteps());
+        SequenceHead head = null;
         if (c.data().sequenceTask()) {
             head = SequenceHead.init(
                     model.model().config().hiddenSize(),
@@ -39,36 +40,17 @@ public final class Worker {
                     c.run().seed(),
                     DataType.FLOAT);
             adapters.addModuleToSave(head.param());
-        } else {
-            head = null;
         }
-        this.optimizer = c.train().optimizer().equals("sgd")
-                ? new Sgd()
-                : new AdamW(0.9, 0.999, 1e-8, c.train().weightDecay());
-        this.trainer = new LocalTrainer(model.model(), adapters, head, optimizer);
-    }
-
-    public RunSpec spec() {
-        return spec;
-    }
-
-    public LoadedModel model() {
-        return model;
-    }
-
-    public AdapterSet adapters() {
-        return adapters;
-    }
-
-    public SequenceHead head() {
-        return head;
-    }
-
-    public Optimizer optimizer() {
-        return optimizer;
-    }
-
-    public LocalTrainer trainer() {
-        return trainer;
+        Optimizer optimizer = switch (c.train().optimizer()) {
+            case SGD -> new Sgd();
+            case ADAMW ->
+                new AdamW(
+                        AdamW.DEFAULT_BETA1,
+                        AdamW.DEFAULT_BETA2,
+                        AdamW.DEFAULT_EPS,
+                        c.train().weightDecay());
+        };
+        return new Worker(
+                spec, model, adapters, head, optimizer, new LocalTrainer(model.model(), adapters, head, optimizer));
     }
 }

@@ -1,4 +1,4 @@
-package org.peft4j.job.rounds;
+package org.peft4j.job.worker;
 
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -31,7 +31,7 @@ public final class WorkerCache {
         // One build at a time per JVM: injection runs LAPACK (SVD) through ND4J, whose thread-safety is not
         // documented, and a suite run where two local[2] tasks built workers at once ended with different adapters.
         synchronized (BUILD_LOCK) {
-            return new Worker(spec);
+            return Worker.build(spec);
         }
     }
 
@@ -44,7 +44,7 @@ public final class WorkerCache {
     }
 
     /** The idle workers of the current run (tests inspect their base weights). */
-    static synchronized java.util.List<Worker> idle() {
+    public static synchronized java.util.List<Worker> idle() {
         return java.util.List.copyOf(IDLE);
     }
 

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,6 +34,13 @@ import org.peft4j.datasets.read.BadRecords;
 import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.testing.AdapterStates;
+import org.peft4j.job.testing.LocalSpark;
+import org.peft4j.job.worker.BatchPlan;
+import org.peft4j.job.worker.RunSpec;
+import org.peft4j.job.worker.Worker;
+import org.peft4j.job.worker.WorkerCache;
 
 /** The round loop in Spark local mode against single-process training, and its checkpoints. */
 class RoundLoopTest {
@@ -47,11 +53,7 @@ class RoundLoopTest {
 
     @BeforeAll
     static void start() throws Exception {
-        sc = new JavaSparkContext(new SparkConf()
-                .setMaster("local[2]")
-                .setAppName("peft4j-round-loop-test")
-                .set("spark.ui.enabled", "false")
-                .set("spark.driver.host", "127.0.0.1"));
+        sc = new JavaSparkContext(LocalSpark.conf("local[2]", "peft4j-round-loop-test"));
         // 16 records of identical length: every batch then scores the same number of tokens.
         StringBuilder sb = new StringBuilder("[\n");
         for (int i = 0; i < 16; i++) {
@@ -108,35 +110,20 @@ class RoundLoopTest {
         return TrainData.sorted(out);
     }
 
-    static void assertSameBits(AdapterState expected, AdapterState actual) {
-        assertEquals(expected.tensors().keySet(), actual.tensors().keySet());
-        expected.tensors()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        actual.tensors().get(k).dup().data().asFloat(),
-                        k));
-        assertEquals(expected.moments().keySet(), actual.moments().keySet());
-        expected.moments()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        actual.moments().get(k).dup().data().asFloat(),
-                        k));
-    }
-
     @Test
     void oneExecutorEqualsSingleProcessTrainingBitForBit() throws Exception {
         JobConfig c = config("one", "spark.executors=1", "train.optimizer=sgd");
         RoundLoop.Outcome distributed = run(c);
 
-        Worker w = new Worker(RunSpec.fresh(c));
+        Worker w = Worker.build(RunSpec.fresh(c));
         BatchPlan plan = new BatchPlan(
                 examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
         for (long s = 0; s < c.train().totalSteps(); s++) {
             w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, LrSchedule.at(c.train(), s));
         }
-        assertSameBits(AdapterState.of(w.adapters(), w.optimizer()), distributed.state());
+        AdapterStates.assertBitEqual(AdapterState.viewOf(w.adapters(), w.optimizer()), distributed.state());
         assertEquals(6, distributed.globalStep());
-        Worker untrained = new Worker(RunSpec.fresh(c));
+        Worker untrained = Worker.build(RunSpec.fresh(c));
         INDArray s0 = untrained
                 .adapters()
                 .params()
@@ -163,13 +150,13 @@ class RoundLoopTest {
         RoundLoop.Outcome distributed =
                 RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()), sc.parallelize(all, 2));
 
-        Worker w = new Worker(RunSpec.fresh(c));
+        Worker w = Worker.build(RunSpec.fresh(c));
         var big =
                 BatchPlan.toTokenBatch(Batcher.pad(all, 8, w.model().tokenizer().padId()));
         for (long s = 0; s < 4; s++) {
             w.trainer().step(big, s, LrSchedule.at(c.train(), s));
         }
-        AdapterState single = AdapterState.of(w.adapters(), w.optimizer());
+        AdapterState single = AdapterState.viewOf(w.adapters(), w.optimizer());
         double worst = 0;
         for (var e : single.tensors().entrySet()) {
             INDArray d = e.getValue().sub(distributed.state().tensors().get(e.getKey()));
@@ -227,7 +214,7 @@ class RoundLoopTest {
         RoundLoop.Outcome resumed = run(c);
         assertEquals(2, resumed.resumedFromRound());
         assertEquals(2, resumed.rounds().size(), "only rounds 3 and 4 ran again");
-        assertSameBits(straight.state(), resumed.state());
+        AdapterStates.assertBitEqual(straight.state(), resumed.state());
         assertTrue(Files.isRegularFile(tmp.resolve("interrupted/final/adapter_model.safetensors")));
         List<String> metrics = Files.readAllLines(tmp.resolve("interrupted/metrics.jsonl"));
         assertTrue(metrics.size() >= 4, metrics.toString());
@@ -326,12 +313,13 @@ class RoundLoopTest {
             RoundLoop.Outcome o =
                     RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()), sc.parallelize(all, 2));
             RunSpec spec = RunSpec.fresh(c);
-            byte[] s0 = AdapterState.of(new Worker(spec).adapters(), new Worker(spec).optimizer())
+            byte[] s0 = AdapterState.viewOf(
+                            Worker.build(spec).adapters(), Worker.build(spec).optimizer())
                     .toBytes();
             String q = "model.layers.1.self_attn.q_proj";
             INDArray expected = null;
             for (int p = 0; p < 2; p++) {
-                Worker w = new Worker(spec);
+                Worker w = Worker.build(spec);
                 AdapterState.fromBytes(s0, "s0").applyTo(w.adapters(), w.optimizer());
                 BatchPlan plan = new BatchPlan(
                         all.subList(4 * p, 4 * p + 4),

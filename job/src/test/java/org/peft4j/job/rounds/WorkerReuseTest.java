@@ -1,12 +1,14 @@
 package org.peft4j.job.rounds;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
-
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.testing.AdapterStates;
+import org.peft4j.job.worker.RunSpec;
+import org.peft4j.job.worker.Worker;
 
 /**
  * A worker that served another shard before must train exactly like a fresh one: what an executor does after
@@ -21,36 +23,25 @@ class WorkerReuseTest {
         JobConfig c = ConfigLoader.load(
                 root + "/conf/quickstart.conf", List.of("data.batch_rows=4", "train.local_steps=2", "train.rounds=20"));
         RunSpec spec = RunSpec.fresh(c);
-        Worker driver = new Worker(spec);
-        byte[] state = AdapterState.of(driver.adapters(), driver.optimizer()).toBytes();
+        Worker driver = Worker.build(spec);
+        byte[] state =
+                AdapterState.viewOf(driver.adapters(), driver.optimizer()).toBytes();
         List<TokenizedExample> all = RoundLoopTest.examplesFrom(root + "/conf/samples/commonsense_eval.json", c);
         List<TokenizedExample> shardA = all.subList(0, 16);
         List<TokenizedExample> shardB = all.subList(16, 32);
 
-        Worker fresh = new Worker(spec);
+        Worker fresh = Worker.build(spec);
         AdapterState a = trainRound(fresh, state, shardA, 0, 2);
 
-        Worker reused = new Worker(spec);
+        Worker reused = Worker.build(spec);
         trainRound(reused, state, shardB, 1, 2);
         AdapterState b = trainRound(reused, state, shardA, 0, 2);
-        a.tensors()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        b.tensors().get(k).dup().data().asFloat(),
-                        k));
-        a.moments()
-                .forEach((k, v) -> assertArrayEquals(
-                        v.dup().data().asFloat(),
-                        b.moments().get(k).dup().data().asFloat(),
-                        k));
+        AdapterStates.assertBitEqual(a, b);
     }
 
+    /** Two local steps at lr 0.01 from global step {@code step}, through the executor step the job ships. */
     static AdapterState trainRound(Worker w, byte[] state, List<TokenizedExample> shard, int p, long step) {
-        AdapterState.fromBytes(state, "t").applyTo(w.adapters(), w.optimizer());
-        BatchPlan plan = new BatchPlan(shard, 4, w.model().tokenizer().padId(), 42, p);
-        for (long s = step; s < step + 2; s++) {
-            w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, 1e-2);
-        }
-        return AdapterState.of(w.adapters(), w.optimizer());
+        ExecutorStep.train(w, new RoundInput(0, step, state, new double[] {1e-2, 1e-2}), shard, p);
+        return AdapterState.viewOf(w.adapters(), w.optimizer());
     }
 }

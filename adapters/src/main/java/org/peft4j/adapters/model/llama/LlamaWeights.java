@@ -18,6 +18,7 @@ import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.io.ModelFiles;
 import org.peft4j.adapters.io.Safetensors;
+import org.peft4j.adapters.linalg.RandomMatrix;
 
 /**
  * The frozen weights of a LLaMA-family model, read from a Hugging Face directory ({@code config.json} plus
@@ -26,8 +27,12 @@ import org.peft4j.adapters.io.Safetensors;
  * <p>Linear weights are kept as W (d_in x d_out), the transpose of HF's {@code nn.Linear.weight}, so that every layer
  * computes {@code y = x W}. The embedding and an untied LM head stay (vocab x hidden) as in HF: the head's GEMM runs
  * with B transposed, which OpenBLAS did faster than the untransposed product at this shape.
+ *
+ * @param embed (vocab x hidden)
+ * @param lmHead (vocab x hidden), or null when the head is tied to the embedding
  */
-public final class LlamaWeights {
+public record LlamaWeights(
+        LlamaConfig config, INDArray embed, List<Layer> layers, INDArray finalNorm, INDArray lmHead) {
     public static final String CONFIG = "config.json";
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
@@ -39,40 +44,8 @@ public final class LlamaWeights {
             Map<String, INDArray> linears,
             Map<String, INDArray> biases) {}
 
-    private final LlamaConfig config;
-    private final INDArray embed;
-    private final List<Layer> layers;
-    private final INDArray finalNorm;
-    private final INDArray lmHead;
-
-    public LlamaWeights(LlamaConfig config, INDArray embed, List<Layer> layers, INDArray finalNorm, INDArray lmHead) {
-        this.config = config;
-        this.embed = embed;
-        this.layers = List.copyOf(layers);
-        this.finalNorm = finalNorm;
-        this.lmHead = lmHead;
-    }
-
-    public LlamaConfig config() {
-        return config;
-    }
-
-    /** (vocab x hidden). */
-    public INDArray embed() {
-        return embed;
-    }
-
-    public List<Layer> layers() {
-        return layers;
-    }
-
-    public INDArray finalNorm() {
-        return finalNorm;
-    }
-
-    /** (vocab x hidden), or null when the head is tied to the embedding. */
-    public INDArray lmHead() {
-        return lmHead;
+    public LlamaWeights {
+        layers = List.copyOf(layers);
     }
 
     public DataType dataType() {
@@ -106,7 +79,7 @@ public final class LlamaWeights {
      */
     public static LlamaWeights random(LlamaConfig c, long seed, DataType type, boolean fanIn) {
         double std = 0.02;
-        INDArray embed = Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "embed"))
+        INDArray embed = RandomMatrix.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "embed"))
                 .muli(fanIn ? 1.0 : std);
         List<Layer> layers = new ArrayList<>();
         for (int l = 0; l < c.numHiddenLayers(); l++) {
@@ -114,14 +87,14 @@ public final class LlamaWeights {
             for (String m : AdapterSpec.MODULES) {
                 int[] s = c.moduleShape(m);
                 SplittableRandom rng = Init.forModule(seed, modulePath(l, m));
-                lin.put(m, Init.gaussian(type, s[0], s[1], rng).muli(fanIn ? 1.0 / Math.sqrt(s[0]) : std));
+                lin.put(m, RandomMatrix.gaussian(type, s[0], s[1], rng).muli(fanIn ? 1.0 / Math.sqrt(s[0]) : std));
             }
             layers.add(
                     new Layer(Nd4j.ones(type, 1, c.hiddenSize()), Nd4j.ones(type, 1, c.hiddenSize()), lin, Map.of()));
         }
         INDArray head = c.tieWordEmbeddings()
                 ? null
-                : Init.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head"))
+                : RandomMatrix.gaussian(type, c.vocabSize(), c.hiddenSize(), Init.forModule(seed, "lm_head"))
                         .muli(fanIn ? 1.0 / Math.sqrt(c.hiddenSize()) : std);
         return new LlamaWeights(c, embed, layers, Nd4j.ones(type, 1, c.hiddenSize()), head);
     }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.linalg.Gemm;
+import org.peft4j.adapters.linalg.RandomMatrix;
 import org.peft4j.adapters.model.LossSum;
 import org.peft4j.adapters.model.TokenBatch;
 
@@ -26,7 +27,7 @@ public final class SequenceHead {
 
     /** A fresh head: normal(0, 0.02) as HF initialises it, drawn from {@code seed}. */
     public static SequenceHead init(int hidden, int labels, long seed, org.nd4j.linalg.api.buffer.DataType type) {
-        INDArray w = Init.gaussian(type, hidden, labels, Init.forModule(seed, "score"))
+        INDArray w = RandomMatrix.gaussian(type, hidden, labels, Init.forModule(seed, "score"))
                 .muli(0.02);
         return new SequenceHead(AdapterParam.trainable(PARAM, w));
     }

@@ -17,11 +17,12 @@ import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
-import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.RandomMatrix;
 import org.peft4j.adapters.model.LossSum;
 import org.peft4j.adapters.model.TokenBatch;
 import org.peft4j.adapters.optim.AdamW;
+import org.peft4j.adapters.registry.AdapterMethods;
 import org.peft4j.adapters.train.LocalTrainer;
 
 /**
@@ -69,12 +70,13 @@ class LlamaModelTrainingTest {
     void gradientsOfTheWholeModelMatchFiniteDifferences(String method, Map<String, String> options, Integer labels) {
         LlamaConfig c = small();
         LlamaModel model = new LlamaModel(weights(c, DataType.DOUBLE));
-        AdapterSet set = AdapterInjector.inject(model.linears(), AdapterSpec.parse(method, 2, 4.0, ALL, 11L, options));
+        AdapterSet set =
+                AdapterInjector.inject(model.linears(), AdapterMethods.spec(method, 2, 4.0, ALL, 11L, options));
         SplittableRandom rng = new SplittableRandom(3);
         for (AdapterParam p : set.trainable().values()) {
             // Move off the zero initialisations (LoRA B, Neat T2) so that every path carries gradient.
             p.value()
-                    .addi(Init.gaussian(DataType.DOUBLE, p.rows(), p.columns(), rng)
+                    .addi(RandomMatrix.gaussian(DataType.DOUBLE, p.rows(), p.columns(), rng)
                             .muli(0.3));
         }
         SequenceHead head = null;
@@ -130,7 +132,7 @@ class LlamaModelTrainingTest {
         INDArray embed = model.weights().embed().dup();
         INDArray head = model.weights().lmHead().dup();
         AdapterSet set = AdapterInjector.inject(
-                linears, AdapterSpec.parse(method, 4, 8.0, AdapterSpec.DEFAULT_TARGETS, 11L, options));
+                linears, AdapterMethods.spec(method, 4, 8.0, AdapterSpec.DEFAULT_TARGETS, 11L, options));
         set.setTotalSteps(60);
         LocalTrainer trainer = new LocalTrainer(model, set, null, AdamW.defaults());
         TokenBatch batch = lmBatch();

@@ -1,0 +1,23 @@
+package org.peft4j.job.checkpoint;
+
+import org.peft4j.job.fs.Locations;
+
+/**
+ * What a run leaves under {@code run.output}, named once: {@code checkpoints/step-*}, {@code final/} (the trained
+ * adapter) and {@code metrics.jsonl}.
+ */
+public final class RunLayout {
+    public static final String CHECKPOINTS = "checkpoints";
+    public static final String FINAL = "final";
+    public static final String METRICS = "metrics.jsonl";
+
+    private RunLayout() {}
+
+    public static String checkpoints(String output) {
+        return Locations.child(output, CHECKPOINTS);
+    }
+
+    public static String finalDir(String output) {
+        return Locations.child(output, FINAL);
+    }
+}

@@ -1,0 +1,64 @@
+package org.peft4j.job.metrics;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What one round did: a line of {@code metrics.jsonl} and of the progress log.
+ *
+ * @param loss mean training loss over the round's steps on all executors
+ * @param lr learning rate of the round's last step
+ * @param sequences sequences trained on (the averaging weight)
+ * @param seconds wall time of the round's training and averaging (evaluation excluded)
+ * @param broadcastBytes adapter state sent to the executors
+ * @param aggregatedBytes results sent back by all executors together
+ * @param eval evaluation metrics when this round evaluated, else empty
+ */
+public record RoundMetrics(
+        int round,
+        long globalStep,
+        double loss,
+        double lr,
+        long sequences,
+        long tokens,
+        double seconds,
+        long broadcastBytes,
+        long aggregatedBytes,
+        Map<String, Object> eval) {
+
+    public double tokensPerSecond() {
+        return tokens / seconds;
+    }
+
+    /** The JSON record, keys in a fixed order. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("round", round);
+        m.put("global_step", globalStep);
+        m.put("loss", loss);
+        m.put("lr", lr);
+        m.put("sequences", sequences);
+        m.put("tokens", tokens);
+        m.put("tokens_per_s", tokensPerSecond());
+        m.put("broadcast_bytes", broadcastBytes);
+        m.put("aggregated_bytes", aggregatedBytes);
+        m.put("seconds", seconds);
+        m.putAll(eval);
+        return m;
+    }
+
+    /** {@code round 3/24  step 15  loss 0.4213  3600 tokens/s  broadcast ... B  aggregated ... B  6.1 s[  eval {...}]}. */
+    public String progressLine(int rounds) {
+        return String.format(
+                "round %d/%d  step %d  loss %.4f  %.0f tokens/s  broadcast %,d B  aggregated %,d B  %.1f s%s",
+                round + 1,
+                rounds,
+                globalStep,
+                loss,
+                tokensPerSecond(),
+                broadcastBytes,
+                aggregatedBytes,
+                seconds,
+                eval.isEmpty() ? "" : "  eval " + eval);
+    }
+}
