@@ -47,7 +47,7 @@ public final class ModelBench {
         }
 
         LlamaConfig config() {
-            return new LlamaConfig(
+            return LlamaConfig.llama(
                     d,
                     ffnOrDefault(),
                     layers,
@@ -58,9 +58,7 @@ public final class ModelBench {
                     false,
                     1e-5,
                     10000.0,
-                    Math.max(seq, 2048),
-                    1,
-                    2);
+                    Math.max(seq, 2048));
         }
 
         /** Model FLOPs of one step as the peer counts them: backward of frozen weights ~ one more forward. */

@@ -203,12 +203,12 @@ public final class Safetensors {
 
     private static int width(String dtype, String where) {
         return switch (dtype) {
-            case "F64" -> 8;
+            case "F64", "I64" -> 8;
             case "F32" -> 4;
             case "F16", "BF16" -> 2;
             default ->
                 throw new IllegalArgumentException(
-                        where + ": unsupported dtype " + dtype + " (expected F32, F16, BF16 or F64)");
+                        where + ": unsupported dtype " + dtype + " (expected F32, F16, BF16, F64 or I64)");
         };
     }
 
@@ -229,6 +229,11 @@ public final class Safetensors {
                 double[] v = new double[n];
                 bytes.asDoubleBuffer().get(v);
                 return Nd4j.create(v, shape, DataType.DOUBLE);
+            }
+            case "I64" -> {
+                long[] v = new long[n];
+                bytes.asLongBuffer().get(v);
+                return Nd4j.createFromArray(v).reshape(shape);
             }
             case "F32" -> {
                 float[] v = new float[n];

@@ -20,7 +20,7 @@ import org.peft4j.adapters.registry.AdapterMethods;
 
 class ParamPlanTest {
     static final String LLAMA2_7B = """
-            {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
+            {"model_type": "llama", "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
              "num_key_value_heads": 32, "vocab_size": 32000, "tie_word_embeddings": false, "rms_norm_eps": 1e-05}""";
 
     private static LlamaConfig config(String json) {
@@ -48,7 +48,7 @@ class ParamPlanTest {
     @Test
     void planEqualsInjectedAdapterCounts() {
         LlamaConfig c = config("""
-                {"hidden_size": 16, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
+                {"model_type": "llama", "hidden_size": 16, "intermediate_size": 40, "num_hidden_layers": 2, "num_attention_heads": 4,
                  "num_key_value_heads": 2, "vocab_size": 50, "tie_word_embeddings": true}""");
         for (var cs : List.of(
                 new Fixtures.Case("lora", Map.of()),
@@ -74,7 +74,8 @@ class ParamPlanTest {
 
     @Test
     void badConfigsAndLamdaPlusPlusSayWhy() {
-        var missing = assertThrows(IllegalArgumentException.class, () -> config("{\"hidden_size\": 8}"));
+        var missing = assertThrows(
+                IllegalArgumentException.class, () -> config("{\"model_type\": \"llama\", \"hidden_size\": 8}"));
         assertEquals("config.json: missing key 'num_attention_heads' (a positive integer)", missing.getMessage());
         var type = assertThrows(IllegalArgumentException.class, () -> config(LLAMA2_7B.replace("32000", "\"big\"")));
         assertEquals("config.json: key 'vocab_size': expected a positive integer, found \"big\"", type.getMessage());

@@ -13,6 +13,7 @@ public interface Tokenizer extends AutoCloseable {
     /** Text of the ids, special tokens skipped. */
     String decode(int[] ids);
 
+    /** -1 when the tokenizer has none (Qwen2). */
     int bosId();
 
     int eosId();

@@ -17,6 +17,7 @@ import org.peft4j.job.fs.Locations;
 /** Resolves {@code --model} values: {@value TinyLlama#NAME} or a Hugging Face directory on any file system. */
 public final class ModelLoader {
     public static final String TOKENIZER = "tokenizer.json";
+    public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
 
     private ModelLoader() {}
 
@@ -39,7 +40,21 @@ public final class ModelLoader {
         byte[] json = null;
         if (files.exists(TOKENIZER)) {
             json = files.readAll(TOKENIZER);
-            tokenizer = HfTokenizer.load(json, files.describe(TOKENIZER), c.bosTokenId(), c.eosTokenId(), 0);
+            tokenizer = files.exists(TOKENIZER_CONFIG)
+                    ? HfTokenizer.load(
+                            json,
+                            files.describe(TOKENIZER),
+                            files.readAll(TOKENIZER_CONFIG),
+                            files.describe(TOKENIZER_CONFIG),
+                            c.bosTokenId(),
+                            c.eosTokenId(),
+                            c.padTokenId())
+                    : HfTokenizer.load(
+                            json,
+                            files.describe(TOKENIZER),
+                            c.bosTokenId() == null ? -1 : c.bosTokenId(),
+                            c.eosTokenId(),
+                            c.padTokenId() == null ? 0 : c.padTokenId());
         }
         return new LoadedModel(location, new LlamaModel(w), tokenizer, json);
     }

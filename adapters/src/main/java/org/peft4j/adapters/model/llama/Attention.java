@@ -25,6 +25,7 @@ final class Attention {
     private final int kvHeads;
     private final int headDim;
     private final double scale;
+    private final int slidingWindow;
     private final TargetLinear q;
     private final TargetLinear k;
     private final TargetLinear v;
@@ -55,6 +56,7 @@ final class Attention {
         this.kvHeads = c.numKeyValueHeads();
         this.headDim = c.headDim();
         this.scale = 1.0 / Math.sqrt(headDim);
+        this.slidingWindow = c.slidingWindow();
         this.q = q;
         this.k = k;
         this.v = v;
@@ -69,6 +71,11 @@ final class Attention {
     }
 
     INDArray forward(INDArray h, Pass p) {
+        if (slidingWindow > 0 && p.keys() > slidingWindow) {
+            throw new IllegalArgumentException("a sequence of " + p.keys() + " tokens is longer than the model's"
+                    + " sliding_window of " + slidingWindow + ": sliding-window attention is not implemented, so"
+                    + " it is refused (use sequences of at most " + slidingWindow + " tokens)");
+        }
         this.pass = p;
         int rows = p.rows();
         int len = p.length();

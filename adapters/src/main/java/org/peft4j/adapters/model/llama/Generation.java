@@ -19,9 +19,9 @@ final class Generation {
 
     /**
      * @param prompts token ids per row (each non-empty)
-     * @return per row the generated ids, stopping after (and including) the first {@code eosId}
+     * @return per row the generated ids, stopping after (and including) the first of {@code stopIds}
      */
-    int[][] greedy(int[][] prompts, int maxNewTokens, int eosId) {
+    int[][] greedy(int[][] prompts, int maxNewTokens, java.util.Set<Integer> stopIds) {
         LlamaConfig c = model.config();
         int rows = prompts.length;
         int promptLen = Arrays.stream(prompts).mapToInt(p -> p.length).max().orElse(0);
@@ -73,7 +73,7 @@ final class Generation {
                 chosen[r] = argmax.getInt(r);
                 if (!done[r]) {
                     buf[r][produced[r]++] = chosen[r];
-                    done[r] = chosen[r] == eosId;
+                    done[r] = stopIds.contains(chosen[r]);
                 }
                 allDone &= done[r];
             }

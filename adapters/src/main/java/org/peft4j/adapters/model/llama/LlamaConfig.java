@@ -1,17 +1,27 @@
 package org.peft4j.adapters.model.llama;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.util.List;
+import java.util.Set;
 import org.peft4j.adapters.core.AdapterSpec;
 
 /**
- * A Hugging Face LLaMA-family {@code config.json}: the one place its names are mapped to Java.
+ * A LLaMA-family model's architecture as read from a Hugging Face {@code config.json} by {@link HfConfigReader}
+ * (LLaMA 2/3/3.1/3.2, Mistral, Qwen2/2.5; transformers 4 and 5 layouts): the one place those names map to Java.
  *
+ * @param modelType llama, mistral or qwen2
  * @param headDim {@code head_dim} if given, else hidden_size / num_attention_heads
  * @param numKeyValueHeads {@code num_key_value_heads}, default num_attention_heads (no GQA)
+ * @param slidingWindow Mistral's attention window in tokens; 0 for none (longer sequences are refused, not run)
+ * @param biased the linear modules that carry a bias (Qwen2's q/k/v; LLaMA's attention_bias and mlp_bias)
+ * @param bosTokenId null when the model has none (Qwen2)
+ * @param eosTokenIds every end-of-sequence id (LLaMA 3 lists several); generation stops at any
+ * @param dtype the checkpoint's {@code dtype} / {@code torch_dtype}, or null
  */
 public record LlamaConfig(
+        String modelType,
         int hiddenSize,
         int intermediateSize,
         int numHiddenLayers,
@@ -21,10 +31,14 @@ public record LlamaConfig(
         int vocabSize,
         boolean tieWordEmbeddings,
         double rmsNormEps,
-        double ropeTheta,
+        RopeScaling rope,
         int maxPositionEmbeddings,
-        int bosTokenId,
-        int eosTokenId) {
+        int slidingWindow,
+        Set<String> biased,
+        Integer bosTokenId,
+        List<Integer> eosTokenIds,
+        Integer padTokenId,
+        String dtype) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     public LlamaConfig {
@@ -32,72 +46,52 @@ public record LlamaConfig(
             throw new IllegalArgumentException("num_attention_heads (" + numAttentionHeads
                     + ") must be a multiple of num_key_value_heads (" + numKeyValueHeads + ")");
         }
+        biased = Set.copyOf(biased);
+        eosTokenIds = List.copyOf(eosTokenIds);
     }
 
-    public static LlamaConfig parse(byte[] json, String source) {
-        JsonNode c;
-        try {
-            c = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getMessage(), e);
-        }
-        if (c == null || !c.isObject()) {
-            throw new IllegalArgumentException(source + ": expected a JSON object");
-        }
-        JsonNode act = c.get("hidden_act");
-        if (act != null && !act.isNull() && !act.asText().equals("silu")) {
-            throw new IllegalArgumentException(
-                    source + ": key 'hidden_act': only silu (LLaMA's SwiGLU) is supported," + " found " + act);
-        }
-        JsonNode scaling = c.get("rope_scaling");
-        if (scaling != null && !scaling.isNull()) {
-            throw new IllegalArgumentException(source + ": key 'rope_scaling': rotary scaling (" + scaling
-                    + ") is not supported; positions would be wrong, so this model is refused");
-        }
-        int hidden = positive(c, "hidden_size", null, source);
-        int heads = positive(c, "num_attention_heads", null, source);
-        int kv = positive(c, "num_key_value_heads", heads, source);
+    /** A plain LLaMA (no biases, no sliding window, BOS 1, EOS 2): the built-in and synthetic models. */
+    public static LlamaConfig llama(
+            int hidden,
+            int intermediate,
+            int layers,
+            int heads,
+            int kvHeads,
+            int headDim,
+            int vocab,
+            boolean tied,
+            double eps,
+            double ropeTheta,
+            int maxPositions) {
         return new LlamaConfig(
+                "llama",
                 hidden,
-                positive(c, "intermediate_size", null, source),
-                positive(c, "num_hidden_layers", null, source),
+                intermediate,
+                layers,
                 heads,
-                kv,
-                positive(c, "head_dim", hidden / heads, source),
-                positive(c, "vocab_size", null, source),
-                bool(c, "tie_word_embeddings", false, source),
-                number(c, "rms_norm_eps", 1e-6, source),
-                number(c, "rope_theta", 10000.0, source),
-                positive(c, "max_position_embeddings", 2048, source),
-                optionalInt(c, "bos_token_id", 1, source),
-                optionalInt(c, "eos_token_id", 2, source));
+                kvHeads,
+                headDim,
+                vocab,
+                tied,
+                eps,
+                RopeScaling.plain(ropeTheta),
+                maxPositions,
+                0,
+                Set.of(),
+                1,
+                List.of(2),
+                null,
+                null);
     }
 
-    /** This config as a Hugging Face {@code config.json} for {@code LlamaForCausalLM}. */
-    public byte[] toHfJson() {
-        var o = JSON.createObjectNode();
-        o.putArray("architectures").add("LlamaForCausalLM");
-        o.put("model_type", "llama");
-        o.put("hidden_size", hiddenSize);
-        o.put("intermediate_size", intermediateSize);
-        o.put("num_hidden_layers", numHiddenLayers);
-        o.put("num_attention_heads", numAttentionHeads);
-        o.put("num_key_value_heads", numKeyValueHeads);
-        o.put("head_dim", headDim);
-        o.put("vocab_size", vocabSize);
-        o.put("tie_word_embeddings", tieWordEmbeddings);
-        o.put("rms_norm_eps", rmsNormEps);
-        o.put("rope_theta", ropeTheta);
-        o.put("max_position_embeddings", maxPositionEmbeddings);
-        o.put("bos_token_id", bosTokenId);
-        o.put("eos_token_id", eosTokenId);
-        o.put("hidden_act", "silu");
-        o.put("torch_dtype", "float32");
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+    /** Reads a {@code config.json}; see {@link HfConfigReader} for what is accepted and what is refused. */
+    public static LlamaConfig parse(byte[] json, String source) {
+        return HfConfigReader.read(json, source);
+    }
+
+    /** The first end-of-sequence id (what a tokenizer appends). */
+    public int eosTokenId() {
+        return eosTokenIds.get(0);
     }
 
     /** Input x output shape of each of the seven linear modules, in this project's y = x W layout. */
@@ -114,64 +108,51 @@ public record LlamaConfig(
         };
     }
 
-    /** Parameters of the base model: embeddings, per layer 7 linears and 2 norms, final norm, LM head unless tied. */
+    /** Parameters of the base model: embeddings, per layer 7 linears (and biases) and 2 norms, final norm, LM head. */
     public long parameterCount() {
         long perLayer = 2L * hiddenSize;
         for (String m : AdapterSpec.MODULES) {
             int[] s = moduleShape(m);
-            perLayer += (long) s[0] * s[1];
+            perLayer += (long) s[0] * s[1] + (biased.contains(m) ? s[1] : 0);
         }
         long embed = (long) vocabSize * hiddenSize;
         return embed + (tieWordEmbeddings ? 0 : embed) + numHiddenLayers * perLayer + hiddenSize;
     }
 
-    private static int positive(JsonNode c, String key, Integer dflt, String source) {
-        JsonNode v = c.get(key);
-        if (v == null || v.isNull()) {
-            if (dflt == null) {
-                throw new IllegalArgumentException(source + ": missing key '" + key + "' (a positive integer)");
-            }
-            return dflt;
+    /**
+     * This config as a transformers 5 {@code config.json} for {@code LlamaForCausalLM} (the built-in model, which
+     * has no file of its own; a merge of a model read from disk keeps that model's file).
+     */
+    public byte[] toHfJson() {
+        if (!modelType.equals("llama") || !biased.isEmpty() || rope.type() != RopeScaling.Type.DEFAULT) {
+            throw new IllegalStateException("only a plain LLaMA config is written from scratch");
         }
-        if (!v.isIntegralNumber() || v.asLong() < 1 || v.asLong() > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException(source + ": key '" + key + "': expected a positive integer, found " + v);
+        ObjectNode o = JSON.createObjectNode();
+        o.putArray("architectures").add("LlamaForCausalLM");
+        o.put("model_type", "llama");
+        o.put("hidden_size", hiddenSize);
+        o.put("intermediate_size", intermediateSize);
+        o.put("num_hidden_layers", numHiddenLayers);
+        o.put("num_attention_heads", numAttentionHeads);
+        o.put("num_key_value_heads", numKeyValueHeads);
+        o.put("head_dim", headDim);
+        o.put("vocab_size", vocabSize);
+        o.put("tie_word_embeddings", tieWordEmbeddings);
+        o.put("rms_norm_eps", rmsNormEps);
+        ObjectNode rp = o.putObject("rope_parameters");
+        rp.put("rope_type", "default");
+        rp.put("rope_theta", rope.theta());
+        o.put("max_position_embeddings", maxPositionEmbeddings);
+        o.put("bos_token_id", bosTokenId);
+        o.put("eos_token_id", eosTokenId());
+        o.put("hidden_act", "silu");
+        o.put("attention_bias", false);
+        o.put("mlp_bias", false);
+        o.put("dtype", "float32");
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(o);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
-        return v.asInt();
-    }
-
-    private static int optionalInt(JsonNode c, String key, int dflt, String source) {
-        JsonNode v = c.get(key);
-        if (v == null || v.isNull()) {
-            return dflt;
-        }
-        if (v.isArray() && v.size() > 0 && v.get(0).isIntegralNumber()) {
-            return v.get(0).asInt(); // LLaMA-3 lists several EOS ids; the first is the canonical one
-        }
-        if (!v.isIntegralNumber()) {
-            throw new IllegalArgumentException(source + ": key '" + key + "': expected an integer, found " + v);
-        }
-        return v.asInt();
-    }
-
-    private static double number(JsonNode c, String key, double dflt, String source) {
-        JsonNode v = c.get(key);
-        if (v == null || v.isNull()) {
-            return dflt;
-        }
-        if (!v.isNumber()) {
-            throw new IllegalArgumentException(source + ": key '" + key + "': expected a number, found " + v);
-        }
-        return v.asDouble();
-    }
-
-    private static boolean bool(JsonNode c, String key, boolean dflt, String source) {
-        JsonNode v = c.get(key);
-        if (v == null || v.isNull()) {
-            return dflt;
-        }
-        if (!v.isBoolean()) {
-            throw new IllegalArgumentException(source + ": key '" + key + "': expected true or false, found " + v);
-        }
-        return v.asBoolean();
     }
 }

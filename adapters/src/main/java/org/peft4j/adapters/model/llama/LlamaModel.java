@@ -34,7 +34,7 @@ public final class LlamaModel {
     public LlamaModel(LlamaWeights weights) {
         this.config = weights.config();
         this.weights = weights;
-        this.rotary = new Rotary(config.headDim(), config.ropeTheta());
+        this.rotary = new Rotary(config.headDim(), config.rope());
         this.scratch = new Scratch(weights.dataType());
         // Layers run backward one after another, so one set of backward buffers serves them all (1.3 GB less at
         // d=1024, 8 layers, 2048 tokens than a set per layer).
@@ -107,9 +107,11 @@ public final class LlamaModel {
         return run(batch.inputIds(), p);
     }
 
-    /** Greedy decoding; see {@link Generation}. */
+    /** Greedy decoding until {@code eosId} or any of the config's {@code eos_token_id}s; see {@link Generation}. */
     public int[][] generate(int[][] prompts, int maxNewTokens, int eosId) {
-        return new Generation(this).greedy(prompts, maxNewTokens, eosId);
+        java.util.Set<Integer> stops = new java.util.HashSet<>(config.eosTokenIds());
+        stops.add(eosId);
+        return new Generation(this).greedy(prompts, maxNewTokens, stops);
     }
 
     // ---- internals shared with Generation

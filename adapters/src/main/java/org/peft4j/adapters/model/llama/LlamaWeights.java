@@ -152,6 +152,16 @@ public record LlamaWeights(
                         + Arrays.toString(e.getValue()));
             }
         }
+        for (Map.Entry<String, Located> e : index.entrySet()) {
+            // Rotary inverse-frequency buffers of old checkpoints are recomputed, as transformers does; anything
+            // else the model would not use (a bias the config does not declare, a head of a tied model) is refused.
+            if (!expected.containsKey(e.getKey()) && !e.getKey().endsWith("rotary_emb.inv_freq")) {
+                throw new IllegalArgumentException(files.describe(e.getValue().file()) + ": tensor '" + e.getKey()
+                        + "' is not part of a " + c.modelType() + " model as config.json describes it"
+                        + " (model_type, tie_word_embeddings, attention_bias, mlp_bias); refusing rather than"
+                        + " ignoring it");
+            }
+        }
         Reader r = new Reader(files, index, type);
         INDArray embed = r.read("model.embed_tokens.weight");
         List<Layer> layers = new ArrayList<>();
@@ -161,15 +171,8 @@ public record LlamaWeights(
             for (String m : AdapterSpec.MODULES) {
                 String name = modulePath(l, m);
                 lin.put(m, r.readTransposed(name + ".weight"));
-                if (index.containsKey(name + ".bias")) {
-                    INDArray b = r.read(name + ".bias");
-                    if (b.length() != c.moduleShape(m)[1]) {
-                        throw new IllegalArgumentException(
-                                files.describe(index.get(name + ".bias").file())
-                                        + ": tensor '" + name + ".bias' has " + b.length() + " values, expected "
-                                        + c.moduleShape(m)[1]);
-                    }
-                    bias.put(m, b.reshape(1, b.length()));
+                if (c.biased().contains(m)) {
+                    bias.put(m, r.readRow(name + ".bias"));
                 }
             }
             layers.add(new Layer(
@@ -193,6 +196,9 @@ public record LlamaWeights(
             for (String m : AdapterSpec.MODULES) {
                 int[] s = c.moduleShape(m);
                 out.put(modulePath(l, m) + ".weight", new long[] {s[1], s[0]});
+                if (c.biased().contains(m)) {
+                    out.put(modulePath(l, m) + ".bias", new long[] {s[1]});
+                }
             }
         }
         out.put("model.norm.weight", new long[] {h});

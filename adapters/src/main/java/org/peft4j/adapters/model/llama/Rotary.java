@@ -8,7 +8,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Rotary position embeddings in Hugging Face LLaMA's "rotate half" convention: within each head the first and second
  * halves of the vector form the (x1, x2) pairs, {@code x' = x cos + rotate_half(x) sin} with
- * {@code rotate_half(x) = (-x2, x1)} and frequency {@code theta^(-2i/headDim)} for pair i.
+ * {@code rotate_half(x) = (-x2, x1)} and frequency {@code theta^(-2i/headDim)} for pair i, scaled as the config's
+ * rope type says ({@link RopeScaling}).
  *
  * <p>The rotation is a plain loop over the array's native buffer: as ND4J element-wise ops on strided half-head
  * views it allocated four temporaries per call and cost more than the attention GEMMs.
@@ -20,12 +21,9 @@ final class Rotary {
     /** cos and sin per (row or shared, position, pair): {@code rows} is 1 when every row has positions 0..len-1. */
     record Tables(int rows, int length, double[] cos, double[] sin) {}
 
-    Rotary(int headDim, double theta) {
+    Rotary(int headDim, RopeScaling rope) {
         this.headDim = headDim;
-        this.invFreq = new double[headDim / 2];
-        for (int i = 0; i < invFreq.length; i++) {
-            invFreq[i] = 1.0 / Math.pow(theta, 2.0 * i / headDim);
-        }
+        this.invFreq = rope.inverseFrequencies(headDim);
     }
 
     /** Tables for the given positions (rows x length, row-major). */

@@ -14,7 +14,7 @@ public final class TinyLlama {
     private TinyLlama() {}
 
     public static LlamaConfig config() {
-        return new LlamaConfig(128, 352, 4, 4, 2, 32, VOCAB, false, 1e-5, 10000.0, 512, 1, 2);
+        return LlamaConfig.llama(128, 352, 4, 4, 2, 32, VOCAB, false, 1e-5, 10000.0, 512);
     }
 
     public static LlamaWeights weights(DataType type) {

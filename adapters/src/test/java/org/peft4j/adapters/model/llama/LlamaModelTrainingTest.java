@@ -36,7 +36,7 @@ class LlamaModelTrainingTest {
 
     static LlamaConfig small() {
         // GQA (4 query heads over 2 key/value heads), untied head, 2 layers.
-        return new LlamaConfig(16, 24, 2, 4, 2, 4, 23, false, 1e-5, 10000.0, 64, 1, 2);
+        return LlamaConfig.llama(16, 24, 2, 4, 2, 4, 23, false, 1e-5, 10000.0, 64);
     }
 
     static LlamaWeights weights(LlamaConfig c, DataType type) {
