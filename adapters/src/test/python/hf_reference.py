@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import shutil
+import warnings
 
 import torch
 from safetensors.torch import save_file
@@ -109,7 +110,9 @@ def logits_and_loss(model_dir, ids, adapter=None):
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     if adapter is not None:
         from peft import PeftModel
-        model = PeftModel.from_pretrained(model, adapter)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a key PEFT did not find, or a config key it does not know, fails here
+            model = PeftModel.from_pretrained(model, adapter)
     model.eval()
     with torch.no_grad():
         out = model(input_ids=ids, labels=ids)

@@ -94,7 +94,9 @@ class InitMergeCheckpointTest {
             assertEquals(layers.get(i).weight(), fresh.get(i).weight(), c + ": effective base weight " + i);
         }
         assertEquals(before, loaded.targets().get(0).forward(x, false), c + ": forward after load");
-        String config = Files.readString(dir.resolve(AdapterCheckpoint.CONFIG));
+        // LoRA is saved in PEFT's format, with peft4j's own settings beside it.
+        Path own = dir.resolve(AdapterCheckpoint.PEFT4J);
+        String config = Files.readString(Files.exists(own) ? own : dir.resolve(AdapterCheckpoint.CONFIG));
         assertTrue(config.contains("\"method\" : \"" + c.method() + "\""), config);
         assertTrue(config.contains("\"base_model_name_or_path\" : \"tiny-test\""), config);
         assertTrue(config.contains("\"rank_pattern\""), config);
@@ -109,8 +111,11 @@ class InitMergeCheckpointTest {
                         IllegalArgumentException.class,
                         () -> AdapterCheckpoint.load(
                                 Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21),
-                                config,
-                                Safetensors.write(tensors, Map.of()),
+                                Map.of(
+                                        AdapterCheckpoint.CONFIG,
+                                        config,
+                                        AdapterCheckpoint.TENSORS,
+                                        Safetensors.write(tensors, Map.of())),
                                 "ckpt"))
                 .getMessage();
     }
@@ -118,7 +123,8 @@ class InitMergeCheckpointTest {
     @Test
     void checkpointErrorsNameModuleTensorAndShapes(@TempDir Path dir) throws Exception {
         List<TargetLinear> layers = Fixtures.layers(D_IN, D_OUT, DataType.FLOAT, 21);
-        AdapterSet set = Fixtures.inject(new Fixtures.Case("lora", Map.of()), layers, RANK);
+        // peft4j's own format (LoRA with product aggregation has a residual PEFT cannot hold).
+        AdapterSet set = Fixtures.inject(new Fixtures.Case("lora", Map.of("aggregation", "product")), layers, RANK);
         AdapterCheckpoint.save(set, "tiny-test", dir);
         byte[] config = Files.readAllBytes(dir.resolve(AdapterCheckpoint.CONFIG));
         byte[] tensors = Files.readAllBytes(dir.resolve(AdapterCheckpoint.TENSORS));

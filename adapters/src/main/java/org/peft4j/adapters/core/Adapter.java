@@ -41,6 +41,13 @@ public interface Adapter {
     INDArray scaledDeltaWeight();
 
     /**
+     * The update as rank-r factors, {@code s dW = a b}, relative to the base weight as it was loaded (before
+     * {@link #onAttach}): what {@code export} writes as a PEFT LoRA. Every method's update is a product of rank r;
+     * where it is not exactly (LoRA's dense product-aggregation residual), this fails saying why.
+     */
+    LoraForm.Factors loraFactors();
+
+    /**
      * True when dW is computed from W0 itself (Neat): merging then keeps a copy of W0 so that unmerge restores it
      * exactly: subtracting a recomputed f(W0 + s dW) would be wrong, and even rounding is amplified by deep sin MLPs.
      */

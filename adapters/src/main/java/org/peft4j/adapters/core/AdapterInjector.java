@@ -19,17 +19,19 @@ public final class AdapterInjector {
 
     /**
      * Adapters of the right shapes with every tensor zero, not yet attached: a checkpoint fills them, then
-     * {@link #attach} puts them on (LaMDA's svd-residual correction needs the loaded tensors).
+     * {@link #attach} puts them on (LaMDA's svd-residual correction needs the loaded tensors). {@code alphas}
+     * overrides the method's alpha per module path (PEFT's alpha_pattern).
      */
     public static Map<TargetLinear, Adapter> blank(
-            List<TargetLinear> layers, AdapterSpec spec, Map<String, Integer> ranks) {
+            List<TargetLinear> layers, AdapterSpec spec, Map<String, Integer> ranks, Map<String, Double> alphas) {
         Map<TargetLinear, Adapter> out = new LinkedHashMap<>();
         for (TargetLinear t : select(layers, spec)) {
             Integer r = ranks.get(t.path());
             if (r == null) {
                 throw new IllegalArgumentException("rank_pattern has no rank for module " + t.path());
             }
-            out.put(t, spec.method().blank(t, checkRank(t, r), spec));
+            double alpha = alphas.getOrDefault(t.path(), spec.method().alpha(spec, r));
+            out.put(t, spec.method().blank(t, checkRank(t, r), alpha, spec));
         }
         return out;
     }

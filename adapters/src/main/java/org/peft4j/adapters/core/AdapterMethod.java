@@ -37,8 +37,21 @@ public interface AdapterMethod extends java.io.Serializable {
     /** A freshly initialised adapter for one target (random draws from {@code Init.forModule(seed, path)}). */
     Adapter create(TargetLinear target, int rank, AdapterSpec spec);
 
-    /** An adapter of the right shapes with every tensor zero, for a checkpoint to fill. */
-    Adapter blank(TargetLinear target, int rank, AdapterSpec spec);
+    /** An adapter of the right shapes with every tensor zero, for a checkpoint to fill; {@code alpha} its scaling's. */
+    Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec);
+
+    /** The alpha of a module of rank {@code rank}: the spec's (LaMDA++ keeps s = alpha / r of the base rank). */
+    default double alpha(AdapterSpec spec, int rank) {
+        return spec.alpha();
+    }
+
+    /**
+     * The adapters as they are saved in PEFT's own LoRA format, when that is this method's native checkpoint format
+     * (LoRA), else empty (peft4j's format; {@code export} still writes any method as an exact LoRA).
+     */
+    default java.util.Optional<LoraForm> nativeLora(AdapterSet set) {
+        return java.util.Optional.empty();
+    }
 
     /**
      * Trainable values of one d_in x d_out target at rank r, before and after freezing: what {@code params} plans

@@ -58,9 +58,19 @@ public final class Safetensors {
 
     /**
      * Streams a safetensors file: the header, then one tensor at a time, so that writing a whole model needs one
-     * tensor's bytes of extra memory, not the file's.
+     * tensor's bytes of extra memory, not the file's. Tensors keep their own dtype (F32 or F64).
      */
     public static void write(Map<String, INDArray> tensors, Map<String, String> metadata, java.io.OutputStream out)
+            throws java.io.IOException {
+        write(tensors, metadata, out, null);
+    }
+
+    /**
+     * As {@link #write(Map, Map, java.io.OutputStream)}, every float tensor stored as {@code dtype}: "F32", "BF16"
+     * or "F16" (rounded to nearest even, as torch's {@code .to(dtype)} does); null keeps each tensor's own.
+     */
+    public static void write(
+            Map<String, INDArray> tensors, Map<String, String> metadata, java.io.OutputStream out, String dtype)
             throws java.io.IOException {
         ObjectNode header = JSON.createObjectNode();
         if (!metadata.isEmpty()) {
@@ -71,12 +81,13 @@ public final class Safetensors {
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
             INDArray t = e.getValue();
             ObjectNode n = header.putObject(e.getKey());
-            n.put("dtype", dtypeName(t.dataType(), e.getKey()));
+            String d = dtype == null ? dtypeName(t.dataType(), e.getKey()) : dtype;
+            n.put("dtype", d);
             var shape = n.putArray("shape");
-            for (long d : t.shape()) {
-                shape.add(d);
+            for (long dim : t.shape()) {
+                shape.add(dim);
             }
-            long bytes = t.length() * t.dataType().width();
+            long bytes = t.length() * width(d, e.getKey());
             n.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
@@ -89,18 +100,72 @@ public final class Safetensors {
             head.put((byte) ' ');
         }
         out.write(head.array());
-        for (INDArray t : tensors.values()) {
-            INDArray c = t.dup('c');
-            int width = t.dataType().width();
-            ByteBuffer b =
-                    ByteBuffer.allocate(Math.toIntExact(c.length() * width)).order(ByteOrder.LITTLE_ENDIAN);
-            if (t.dataType() == DataType.DOUBLE) {
-                b.asDoubleBuffer().put(c.data().asDouble());
-            } else {
-                b.asFloatBuffer().put(c.data().asFloat());
+        for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
+            INDArray c = e.getValue().dup('c');
+            String d = dtype == null ? dtypeName(c.dataType(), e.getKey()) : dtype;
+            ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(c.length() * width(d, e.getKey())))
+                    .order(ByteOrder.LITTLE_ENDIAN);
+            switch (d) {
+                case "F64" -> b.asDoubleBuffer().put(c.data().asDouble());
+                case "F32" -> b.asFloatBuffer().put(c.data().asFloat());
+                case "BF16" -> {
+                    for (float v : c.data().asFloat()) {
+                        b.putShort(floatToBf16(v));
+                    }
+                }
+                case "F16" -> {
+                    for (float v : c.data().asFloat()) {
+                        b.putShort(floatToHalf(v));
+                    }
+                }
+                default -> throw new IllegalArgumentException("tensor '" + e.getKey() + "': cannot write " + d);
             }
             out.write(b.array());
         }
+    }
+
+    /** float to bfloat16, rounded to nearest even (NaN stays NaN). */
+    public static short floatToBf16(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        if (Float.isNaN(v)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        return (short) ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16);
+    }
+
+    /** float to IEEE 754 binary16, rounded to nearest even, overflow to infinity, subnormals kept. */
+    public static short floatToHalf(float v) {
+        int bits = Float.floatToRawIntBits(v);
+        int sign = (bits >>> 16) & 0x8000;
+        int exp = (bits >>> 23) & 0xff;
+        int mant = bits & 0x7fffff;
+        if (exp == 0xff) {
+            return (short) (sign | 0x7c00 | (mant != 0 ? 0x200 : 0));
+        }
+        int e = exp - 127 + 15;
+        if (e >= 0x1f) {
+            return (short) (sign | 0x7c00);
+        }
+        if (e <= 0) {
+            if (e < -10) {
+                return (short) sign;
+            }
+            int m = mant | 0x800000;
+            int shift = 14 - e;
+            int half = m >>> shift;
+            int rest = m & ((1 << shift) - 1);
+            int mid = 1 << (shift - 1);
+            if (rest > mid || (rest == mid && (half & 1) == 1)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13);
+        int rest = mant & 0x1fff;
+        if (rest > 0x1000 || (rest == 0x1000 && (half & 1) == 1)) {
+            half++; // may carry into the exponent, which is the right rounding (up to infinity)
+        }
+        return (short) (sign | half);
     }
 
     public static Map<String, INDArray> read(byte[] file, String source) {

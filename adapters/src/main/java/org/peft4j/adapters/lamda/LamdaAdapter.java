@@ -9,6 +9,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.BaseAdapter;
 import org.peft4j.adapters.core.Init;
+import org.peft4j.adapters.core.LoraForm;
 import org.peft4j.adapters.linalg.Gemm;
 import org.peft4j.adapters.linalg.RandomMatrix;
 import org.peft4j.adapters.linalg.TruncatedSvd;
@@ -168,6 +169,19 @@ public final class LamdaAdapter extends BaseAdapter {
     @Override
     public INDArray scaledDeltaWeight() {
         return a.value().mmul(s.value()).mmul(b.value()).muli(scaling);
+    }
+
+    /**
+     * s A S B, minus A R with svd-residual (whose attach subtracted A R from W0): A (s S B - R), of rank r, relative
+     * to the original W0.
+     */
+    @Override
+    public LoraForm.Factors loraFactors() {
+        INDArray right = s.value().mmul(b.value()).muli(scaling);
+        if (residualB != null) {
+            right.subi(residualB.value());
+        }
+        return new LoraForm.Factors(a.value().dup(), right);
     }
 
     @Override

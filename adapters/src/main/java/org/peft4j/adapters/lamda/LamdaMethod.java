@@ -49,8 +49,8 @@ public record LamdaMethod() implements AdapterMethod {
     }
 
     @Override
-    public Adapter blank(TargetLinear target, int rank, AdapterSpec spec) {
-        return blank(target, rank, spec.alpha(), (LamdaOptions) spec.options());
+    public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
+        return blank(target, rank, alpha, (LamdaOptions) spec.options());
     }
 
     public static LamdaAdapter blank(TargetLinear target, int r, double alpha, LamdaOptions o) {

@@ -63,8 +63,8 @@ public record LamdaPlusPlusMethod() implements AdapterMethod {
     }
 
     @Override
-    public Adapter blank(TargetLinear target, int rank, AdapterSpec spec) {
-        return LamdaMethod.blank(target, rank, alpha(spec, rank), ((LamdaPlusPlusOptions) spec.options()).lamda());
+    public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
+        return LamdaMethod.blank(target, rank, alpha, ((LamdaPlusPlusOptions) spec.options()).lamda());
     }
 
     @Override
@@ -74,7 +74,8 @@ public record LamdaPlusPlusMethod() implements AdapterMethod {
                 + " for the budget: LaMDA++ keeps the same total rank)");
     }
 
-    private static double alpha(AdapterSpec spec, int r) {
+    @Override
+    public double alpha(AdapterSpec spec, int r) {
         return spec.alpha() * r / spec.rank();
     }
 }

@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.BaseAdapter;
+import org.peft4j.adapters.core.LoraForm;
 import org.peft4j.adapters.linalg.Gemm;
 
 /**
@@ -18,6 +19,7 @@ public final class LoraAdapter extends BaseAdapter {
     private final AdapterParam a;
     private final AdapterParam b;
     private final AdapterParam residual;
+    private final double alpha;
     private INDArray keptX;
 
     public LoraAdapter(INDArray aInit, INDArray bInit, double alpha, LoraOptions options) {
@@ -27,6 +29,7 @@ public final class LoraAdapter extends BaseAdapter {
                 (int) aInit.columns(),
                 options.rsLora() ? alpha / Math.sqrt(aInit.columns()) : alpha / aInit.columns(),
                 aInit.dataType());
+        this.alpha = alpha;
         this.a = AdapterParam.trainable("lora_A", aInit);
         this.b = AdapterParam.trainable("lora_B", bInit);
         if (options.productAggregation()) {
@@ -43,6 +46,11 @@ public final class LoraAdapter extends BaseAdapter {
     /** The dense residual of product aggregation, or null. */
     public AdapterParam residual() {
         return residual;
+    }
+
+    /** The scaling's numerator (per module: PEFT's alpha_pattern may set it). */
+    public double alpha() {
+        return alpha;
     }
 
     public AdapterParam a() {
@@ -93,6 +101,15 @@ public final class LoraAdapter extends BaseAdapter {
     public INDArray scaledDeltaWeight() {
         INDArray d = a.value().mmul(b.value()).muli(scaling);
         return residual == null ? d : d.addi(residual.value());
+    }
+
+    @Override
+    public LoraForm.Factors loraFactors() {
+        if (residual != null) {
+            throw new IllegalArgumentException("a LoRA trained with aggregation = product adds a dense d_in x d_out"
+                    + " residual (lora_residual) to s A B: not a rank-r update, so it has no exact LoRA form");
+        }
+        return new LoraForm.Factors(a.value().dup(), b.value().mul(scaling));
     }
 
     @Override

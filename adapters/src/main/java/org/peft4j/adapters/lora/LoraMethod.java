@@ -1,11 +1,16 @@
 package org.peft4j.adapters.lora;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import org.nd4j.linalg.factory.Nd4j;
 import org.peft4j.adapters.core.Adapter;
 import org.peft4j.adapters.core.AdapterMethod;
+import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.Aggregation;
 import org.peft4j.adapters.core.Init;
+import org.peft4j.adapters.core.LoraForm;
 import org.peft4j.adapters.core.MethodOptions;
 import org.peft4j.adapters.core.OptionSet;
 import org.peft4j.adapters.core.TargetLinear;
@@ -37,11 +42,25 @@ public record LoraMethod() implements AdapterMethod {
     }
 
     @Override
-    public Adapter blank(TargetLinear target, int rank, AdapterSpec spec) {
+    public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
         var type = target.weight().dataType();
-        return new LoraAdapter(
-                Nd4j.zeros(type, target.dIn(), rank), Nd4j.zeros(type, rank, target.dOut()), spec.alpha(), (LoraOptions)
-                        spec.options());
+        LoraOptions o = (LoraOptions) spec.options();
+        return new LoraAdapter(Nd4j.zeros(type, target.dIn(), rank), Nd4j.zeros(type, rank, target.dOut()), alpha, o);
+    }
+
+    /** PEFT's LoRA format is LoRA's own, except with the dense product-aggregation residual PEFT cannot hold. */
+    @Override
+    public Optional<LoraForm> nativeLora(AdapterSet set) {
+        LoraOptions o = (LoraOptions) set.spec().options();
+        if (o.productAggregation()) {
+            return Optional.empty();
+        }
+        List<LoraForm.Module> modules = new ArrayList<>();
+        for (TargetLinear t : set.targets()) {
+            LoraAdapter l = (LoraAdapter) t.adapter();
+            modules.add(new LoraForm.Module(t.path(), l.a().value(), l.b().value(), l.alpha()));
+        }
+        return Optional.of(new LoraForm(modules, set.spec().rank(), set.spec().alpha(), o.rsLora()));
     }
 
     @Override

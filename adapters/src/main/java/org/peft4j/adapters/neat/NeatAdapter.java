@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.BaseAdapter;
+import org.peft4j.adapters.core.LoraForm;
 import org.peft4j.adapters.linalg.Gemm;
 
 /**
@@ -172,6 +173,20 @@ public final class NeatAdapter extends BaseAdapter {
     public INDArray scaledDeltaWeight() {
         INDArray dm = hiddenOfBase().mmul(t2.value()).muli(scaling); // m x n
         return rows() ? dm : dm.transpose().dup('c');
+    }
+
+    /**
+     * rows: s dW = H (s T2), H = the MLP's hidden of W0 (d_in x r); columns: s dW = T2^T (s H^T), H of W0^T
+     * (d_out x r). Rank r either way, computed from W0 as attached.
+     */
+    @Override
+    public LoraForm.Factors loraFactors() {
+        INDArray h = hiddenOfBase().dup();
+        return rows()
+                ? new LoraForm.Factors(h, t2.value().mul(scaling))
+                : new LoraForm.Factors(
+                        t2.value().transpose().dup('c'),
+                        h.transpose().mul(scaling).dup('c'));
     }
 
     @Override

@@ -46,7 +46,7 @@ public record NeatMethod() implements AdapterMethod {
     }
 
     @Override
-    public Adapter blank(TargetLinear target, int rank, AdapterSpec spec) {
+    public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
         NeatOptions o = (NeatOptions) spec.options();
         var type = target.weight().dataType();
         int n = o.rowLength(target.dIn(), target.dOut());
@@ -57,14 +57,7 @@ public record NeatMethod() implements AdapterMethod {
             dec.add(Nd4j.zeros(type, rank, rank));
         }
         return new NeatAdapter(
-                target.dIn(),
-                target.dOut(),
-                Nd4j.zeros(type, n, rank),
-                Nd4j.zeros(type, rank, n),
-                enc,
-                dec,
-                spec.alpha(),
-                o);
+                target.dIn(), target.dOut(), Nd4j.zeros(type, n, rank), Nd4j.zeros(type, rank, n), enc, dec, alpha, o);
     }
 
     /** 2 r n (+ (D-2) r^2), n the MLP's row length. */

@@ -4,15 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.peft4j.adapters.core.AdapterParam;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.io.AdapterCheckpoint;
-import org.peft4j.adapters.io.Safetensors;
 import org.peft4j.adapters.optim.Optimizer;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.fs.Locations;
@@ -37,7 +33,6 @@ public final class CheckpointFiles {
 
     public static Map<String, byte[]> of(AdapterSet set, Optimizer optimizer, JobConfig c, int round, long step)
             throws IOException {
-        var adapter = AdapterCheckpoint.toBytes(set, c.model().path());
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("round", round);
         t.put("global_step", step);
@@ -52,8 +47,7 @@ public final class CheckpointFiles {
                         "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)")));
         t.put("fingerprint", ResumeFingerprint.of(c));
         Map<String, byte[]> files = new LinkedHashMap<>();
-        files.put(AdapterCheckpoint.CONFIG, adapter.config());
-        files.put(AdapterCheckpoint.TENSORS, adapter.tensors());
+        files.putAll(AdapterCheckpoint.toFiles(set, c.model().path()));
         files.put(STATE, AdapterState.viewOf(set, optimizer).toBytes());
         files.put(TRAINER, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(t));
         files.put(RUN_CONF, c.rendered().getBytes(StandardCharsets.UTF_8));
@@ -80,28 +74,13 @@ public final class CheckpointFiles {
 
     /** Writes the adapter directory (config and tensors) to {@code dir} on any file system. */
     public static void writeAdapter(String dir, AdapterSet set, String baseModel) throws IOException {
-        var files = AdapterCheckpoint.toBytes(set, baseModel);
-        Locations.write(dir, AdapterCheckpoint.CONFIG, o -> o.write(files.config()));
-        Locations.write(dir, AdapterCheckpoint.TENSORS, o -> o.write(files.tensors()));
+        writeFiles(dir, AdapterCheckpoint.toFiles(set, baseModel));
     }
 
-    /**
-     * Loads a saved adapter directory's tensors (names as in {@code AdapterSet.params()}) into adapters built from the
-     * same configuration; frozen tensors are checked to be present with the right shape, not overwritten.
-     */
-    public static void loadAdapter(String dir, AdapterSet set) throws IOException {
-        String file = Locations.child(dir, AdapterCheckpoint.TENSORS);
-        Map<String, INDArray> saved = Safetensors.read(Locations.read(file), file);
-        for (Map.Entry<String, AdapterParam> e : set.params().entrySet()) {
-            INDArray v = saved.get(e.getKey());
-            if (v == null || !Arrays.equals(v.shape(), e.getValue().value().shape())) {
-                throw new IllegalArgumentException(file + ": tensor " + e.getKey()
-                        + (v == null ? " is missing" : " has shape " + Arrays.toString(v.shape()))
-                        + "; was it saved by this configuration?");
-            }
-            if (!e.getValue().alwaysFrozen()) {
-                e.getValue().value().assign(v.castTo(e.getValue().value().dataType()));
-            }
+    /** Writes each file under {@code dir} (temporary name, then renamed). */
+    public static void writeFiles(String dir, Map<String, byte[]> files) throws IOException {
+        for (Map.Entry<String, byte[]> f : files.entrySet()) {
+            Locations.write(dir, f.getKey(), o -> o.write(f.getValue()));
         }
     }
 }

@@ -20,6 +20,9 @@ public final class ResumeFingerprint {
         f.put("adapter.alpha", Double.toString(c.adapter().alpha()));
         f.put("adapter.targets", c.adapter().targets().toString());
         f.put("adapter.options", c.adapter().options().toJson().toString());
+        if (c.model().adapter() != null) {
+            f.put("adapter.init_from", c.model().adapter());
+        }
         f.put("run.seed", Long.toString(c.run().seed()));
         f.put("data.task", c.data().task().key());
         f.put("data.train", c.data().train().toString());

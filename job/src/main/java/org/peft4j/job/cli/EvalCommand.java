@@ -13,6 +13,7 @@ import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.fs.Locations;
+import org.peft4j.job.model.ModelLoader;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
 
@@ -53,7 +54,7 @@ final class EvalCommand implements Command {
             adapter = fin;
         }
         if (adapter != null) {
-            CheckpointFiles.loadAdapter(adapter, w.adapters());
+            ModelLoader.loadAdapterValues(adapter, w.adapters());
             source = adapter;
         } else {
             var ck = new CheckpointStore(RunLayout.checkpoints(c.run().output()), 1)

@@ -5,10 +5,12 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.peft4j.adapters.io.AdapterCheckpoint;
 import org.peft4j.adapters.io.Safetensors;
 import org.peft4j.job.fs.Locations;
+import org.peft4j.job.model.ModelLoader;
 
 /** {@code inspect}: a checkpoint's or adapter directory's config and tensors. */
 final class InspectCommand implements Command {
@@ -37,10 +39,17 @@ final class InspectCommand implements Command {
         Args a = Args.parse(argv, Set.of());
         String dir = a.required("dir");
         a.finish();
-        byte[] config = Locations.read(Locations.child(dir, AdapterCheckpoint.CONFIG));
-        byte[] tensors = Locations.read(Locations.child(dir, AdapterCheckpoint.TENSORS));
-        AdapterCheckpoint.spec(config, dir);
+        Map<String, byte[]> files = ModelLoader.readAdapterFiles(dir);
+        AdapterCheckpoint.spec(files, dir);
+        byte[] config = files.get(AdapterCheckpoint.CONFIG);
+        byte[] tensors = files.get(AdapterCheckpoint.TENSORS);
         out.println(new ObjectMapper().readTree(config).toPrettyString());
+        if (files.containsKey(AdapterCheckpoint.PEFT4J)) {
+            out.println(AdapterCheckpoint.PEFT4J + ": "
+                    + new ObjectMapper()
+                            .readTree(files.get(AdapterCheckpoint.PEFT4J))
+                            .toPrettyString());
+        }
         var header = Safetensors.parseHeader(
                 java.nio.ByteBuffer.wrap(tensors), tensors.length, Locations.child(dir, AdapterCheckpoint.TENSORS));
         var values = Safetensors.read(tensors, dir);

@@ -11,6 +11,7 @@ public final class Main {
             new ParamsCommand(),
             new PerplexityCommand(),
             new MergeCommand(),
+            new ExportCommand(),
             new PromptsCommand(),
             new TrainCommand(),
             new EvalCommand(),

@@ -21,17 +21,22 @@ final class TrainCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: deploy/peft4j train [--config FILE] [--set key=value ...]
+                usage: deploy/peft4j train [--config FILE] [--set key=value ...] [--adapter DIR]
                   FILE is HOCON (conf/quickstart.conf, conf/examples/*.conf); keys are listed with their defaults
                   in job/src/main/resources/reference.conf. --set and -Dpeft4j.key=value override the file, e.g.
                   --set train.rounds=20 --set spark.master=local[4]. Exit codes: 0 done, 2 bad configuration or
-                  input, 3 failed but resumable (run the same command again).""";
+                  input, 3 failed but resumable (run the same command again). --adapter DIR starts from a saved
+                  adapter (peft4j's or a PEFT LoRA) instead of fresh adapters (adapter.init_from).""";
     }
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
-        RunArgs args = RunArgs.parse(argv, name(), false);
-        JobConfig config = ConfigLoader.load(args.config(), args.sets());
+        RunArgs args = RunArgs.parse(argv, name(), true);
+        List<String> sets = new java.util.ArrayList<>(args.sets());
+        if (args.adapter() != null) {
+            sets.add("adapter.init_from=\"" + args.adapter() + "\"");
+        }
+        JobConfig config = ConfigLoader.load(args.config(), sets);
         try {
             RoundLoop.run(config, out);
             return ExitCode.OK;

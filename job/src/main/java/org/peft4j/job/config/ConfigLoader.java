@@ -32,7 +32,7 @@ import org.peft4j.job.fs.Locations;
 public final class ConfigLoader {
     static final String ROOT = "peft4j";
     /** Keys whose default is null: absent from the reference's entry set but valid. */
-    static final Set<String> NULLABLE = Set.of("adapter.alpha", "data.eval.path");
+    static final Set<String> NULLABLE = Set.of("adapter.alpha", "adapter.init_from", "data.eval.path");
     /** Sections whose keys are free (method options, Spark settings). */
     static final Set<String> FREE = Set.of("adapter.options", "spark.conf");
 
@@ -130,7 +130,8 @@ public final class ConfigLoader {
 
     private static JobConfig build(Config c, String rendered) {
         JobConfig.Run run = new JobConfig.Run(string(c, "run.output"), c.getLong("run.seed"));
-        JobConfig.Model model = new JobConfig.Model(string(c, "model.path"));
+        JobConfig.Model model = new JobConfig.Model(
+                string(c, "model.path"), c.getIsNull("adapter.init_from") ? null : string(c, "adapter.init_from"));
         Map<String, String> options = new LinkedHashMap<>();
         c.getConfig("adapter.options")
                 .entrySet()

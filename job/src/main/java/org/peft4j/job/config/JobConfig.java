@@ -25,7 +25,11 @@ public record JobConfig(
 
     public record Run(String output, long seed) implements Serializable {}
 
-    public record Model(String path) implements Serializable {}
+    /**
+     * @param adapter {@code adapter.init_from}: an adapter directory (peft4j's or PEFT's LoRA format) the run's
+     *     adapters start from instead of their initialisation, or null
+     */
+    public record Model(String path, String adapter) implements Serializable {}
 
     /** One training source of a mixture. */
     public record Source(String dataset, String path, double weight) implements Serializable {}

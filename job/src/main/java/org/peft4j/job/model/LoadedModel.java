@@ -1,13 +1,17 @@
 package org.peft4j.job.model;
 
+import org.peft4j.adapters.io.ModelFiles;
 import org.peft4j.adapters.model.llama.LlamaModel;
 import org.peft4j.datasets.tokenize.Tokenizer;
 
 /**
  * A base model ready to use: the model, its tokenizer (null when the directory has none) and the bytes of its
  * {@code tokenizer.json} (for exporting it again).
+ *
+ * @param files the directory it was read from, or null for the built-in model
  */
-public record LoadedModel(String id, LlamaModel model, Tokenizer tokenizerOrNull, byte[] tokenizerJson) {
+public record LoadedModel(
+        String id, LlamaModel model, Tokenizer tokenizerOrNull, byte[] tokenizerJson, ModelFiles files) {
 
     public Tokenizer tokenizer() {
         if (tokenizerOrNull == null) {

@@ -1,6 +1,8 @@
 package org.peft4j.job.model;
 
 import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.io.AdapterCheckpoint;
@@ -27,7 +29,8 @@ public final class ModelLoader {
                     location,
                     new LlamaModel(TinyLlama.weights(DataType.FLOAT)),
                     new ByteTokenizer(),
-                    ByteTokenizer.tokenizerJson());
+                    ByteTokenizer.tokenizerJson(),
+                    null);
         }
         if (location.startsWith("builtin:")) {
             throw new IllegalArgumentException(
@@ -56,22 +59,40 @@ public final class ModelLoader {
                             c.eosTokenId(),
                             c.padTokenId() == null ? 0 : c.padTokenId());
         }
-        return new LoadedModel(location, new LlamaModel(w), tokenizer, json);
+        return new LoadedModel(location, new LlamaModel(w), tokenizer, json, files);
     }
 
-    /** Puts a saved adapter (a PEFT-style directory on any file system) onto the model. */
-    public static AdapterSet attachAdapter(LoadedModel m, String location) throws IOException {
+    /**
+     * The files of an adapter directory on any file system (peft4j's or PEFT's format), by name; fails when it lacks
+     * the config or the tensors.
+     */
+    public static Map<String, byte[]> readAdapterFiles(String location) throws IOException {
         ModelFiles files = Locations.dir(location);
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        for (String f : AdapterCheckpoint.FILES) {
+            if (files.exists(f)) {
+                out.put(f, files.readAll(f));
+            }
+        }
         for (String f : new String[] {AdapterCheckpoint.CONFIG, AdapterCheckpoint.TENSORS}) {
-            if (!files.exists(f)) {
+            if (!out.containsKey(f)) {
                 throw new IllegalArgumentException(files.describe(f) + ": not found (an adapter directory holds "
                         + AdapterCheckpoint.CONFIG + " and " + AdapterCheckpoint.TENSORS + ")");
             }
         }
-        return AdapterCheckpoint.load(
-                m.model().linears(),
-                files.readAll(AdapterCheckpoint.CONFIG),
-                files.readAll(AdapterCheckpoint.TENSORS),
-                files.describe("."));
+        return out;
+    }
+
+    /**
+     * Loads an adapter directory's values into adapters built from a run's configuration; see
+     * {@link AdapterCheckpoint#loadValues}.
+     */
+    public static void loadAdapterValues(String location, AdapterSet set) throws IOException {
+        AdapterCheckpoint.loadValues(readAdapterFiles(location), set, location);
+    }
+
+    /** Puts a saved adapter (peft4j's or PEFT's format, on any file system) onto the model. */
+    public static AdapterSet attachAdapter(LoadedModel m, String location) throws IOException {
+        return AdapterCheckpoint.load(m.model().linears(), readAdapterFiles(location), location);
     }
 }

@@ -31,6 +31,9 @@ public record Worker(
         JobConfig c = spec.config();
         LoadedModel model = ModelLoader.load(c.model().path());
         AdapterSet adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
+        if (c.model().adapter() != null) {
+            ModelLoader.loadAdapterValues(c.model().adapter(), adapters);
+        }
         adapters.setTotalSteps(c.train().totalSteps());
         SequenceHead head = null;
         if (c.data().sequenceTask()) {

@@ -9,7 +9,6 @@ import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -43,33 +42,12 @@ class HfFamiliesTest {
         return Safetensors.read(Files.readAllBytes(p), p.toString());
     }
 
-    /** The golden batch: two rows of token ids, every position real, labels = ids (HF shifts them). */
     static TokenBatch batch(Map<String, INDArray> e) {
-        INDArray ids = e.get("input_ids");
-        int rows = (int) ids.size(0);
-        int len = (int) ids.size(1);
-        int[] flat = new int[rows * len];
-        for (int i = 0; i < flat.length; i++) {
-            flat[i] = (int) ids.getLong(i / len, i % len);
-        }
-        int[] mask = new int[flat.length];
-        Arrays.fill(mask, 1);
-        return new TokenBatch(rows, len, flat, mask, flat.clone(), null);
+        return ModelGoldens.batch(e);
     }
 
-    /** Largest absolute difference between our logits for the batch and the golden (rows x len x vocab). */
     static double worstLogitError(LlamaModel model, TokenBatch batch, INDArray want) {
-        INDArray logits = model.logitsOf(model.forward(batch, false));
-        double worst = 0;
-        for (int r = 0; r < batch.rows(); r++) {
-            for (int t = 0; t < batch.length(); t++) {
-                for (int v = 0; v < model.config().vocabSize(); v++) {
-                    worst = Math.max(
-                            worst, Math.abs(logits.getDouble(r * batch.length() + t, v) - want.getDouble(r, t, v)));
-                }
-            }
-        }
-        return worst;
+        return ModelGoldens.worstLogitError(model, batch, want);
     }
 
     static LlamaModel load(String family, String variant) throws IOException {
