@@ -157,6 +157,70 @@ class HfCommandsTest {
         assertTrue(Math.abs(loss(withAdapter) - loss(ModelLoader.load(base.toString()))) > 1e-3, "the adapter matters");
     }
 
+    @Test
+    void trainingStartsFromALoraPeftWroteAndRefusesOneItWasNotConfiguredFor() throws Exception {
+        String dir = HF.resolve("peft/rslora").toString();
+        List<String> sets = List.of(
+                "model.path=\"" + HF.resolve("llama3/f32") + "\"",
+                "adapter.method=lora",
+                "adapter.rank=4",
+                "adapter.targets=[q_proj, v_proj, down_proj]",
+                "adapter.options={rslora = true}",
+                "adapter.init_from=\"" + dir + "\"",
+                "train.rounds=1");
+        var w = org.peft4j.job.worker.Worker.build(org.peft4j.job.worker.RunSpec.fresh(
+                org.peft4j.job.config.ConfigLoader.load(null, concat(sets, "adapter.alpha=6"))));
+        Map<String, INDArray> peft = Safetensors.read(Files.readAllBytes(Path.of(dir, AdapterCheckpoint.TENSORS)), dir);
+        INDArray a = peft.get("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight");
+        assertArrayEquals(
+                a.transpose().dup().data().asFloat(),
+                w.adapters()
+                        .params()
+                        .get("model.layers.1.mlp.down_proj.lora_A")
+                        .value()
+                        .dup()
+                        .data()
+                        .asFloat());
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
+                () -> org.peft4j.job.worker.Worker.build(org.peft4j.job.worker.RunSpec.fresh(
+                        org.peft4j.job.config.ConfigLoader.load(null, concat(sets, "adapter.alpha=8")))));
+        assertTrue(
+                e.getMessage().contains("the adapter was not made by this configuration")
+                        && e.getMessage().contains("lora_alpha, alpha_pattern, use_rslora"),
+                e.getMessage());
+    }
+
+    @Test
+    void aModelThatIsNotImplementedExitsTwoNamingFileAndKey() throws Exception {
+        Path dir = tmp.resolve("yarn");
+        Files.createDirectories(dir);
+        try (var files = Files.list(HF.resolve("llama3/f32"))) {
+            for (Path f : files.toList()) {
+                Files.copy(f, dir.resolve(f.getFileName()));
+            }
+        }
+        Path config = dir.resolve("config.json");
+        Files.writeString(
+                config,
+                Files.readString(config)
+                        .replace("\"rope_type\": \"default\"", "\"rope_type\": \"yarn\", \"factor\": 4.0"));
+        Path text = Files.writeString(tmp.resolve("t.txt"), "hello world");
+        Run r = run("perplexity", "--model", dir.toString(), "--text-file", text.toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(
+                r.err()
+                        .contains(
+                                config + ": key 'rope_parameters.rope_type': rope type 'yarn' is not" + " implemented"),
+                r.err());
+    }
+
+    static List<String> concat(List<String> a, String b) {
+        List<String> out = new java.util.ArrayList<>(a);
+        out.add(b);
+        return out;
+    }
+
     static TokenBatch batch() {
         int[] ids = new int[2 * 16];
         for (int i = 0; i < ids.length; i++) {
