@@ -146,6 +146,30 @@ def families(gen):
         print(name, "loss f32 %.5f bf16 %.5f" % (expected["loss_f32"].item(), expected["loss_bf16"].item()))
 
 
+def beam_golden():
+    """transformers' generate on the llama3 model: greedy, and beam search with stop tokens that do and do not occur."""
+    from safetensors.torch import load_file
+    d = os.path.join(OUT, "llama3", "f32")
+    model = AutoModelForCausalLM.from_pretrained(d, dtype=torch.float32).eval()
+    prompt = load_file(os.path.join(OUT, "llama3", "expected.safetensors"))["input_ids"][:1, :8]
+    out = {"prompt": prompt[0].to(torch.int64)}
+
+    def gen(name, beams, eos, n=10):
+        with torch.no_grad():
+            ids = model.generate(prompt, num_beams=beams, max_new_tokens=n, do_sample=False, early_stopping=False,
+                                 length_penalty=1.0, eos_token_id=eos, pad_token_id=0, use_cache=True)
+        out[name] = ids[0, prompt.shape[1]:].to(torch.int64)
+        out[name + ".eos"] = torch.tensor(eos, dtype=torch.int64)
+        print("generate", name, out[name].tolist())
+
+    gen("greedy", 1, [2, 3])
+    g = out["greedy"].tolist()
+    gen("beams4", 4, [2, 3])
+    gen("beams4_stop", 4, [g[2]])
+    gen("beams3_stops", 3, [g[1], g[4]])
+    save_file(out, os.path.join(OUT, "llama3", "generate.safetensors"))
+
+
 def tokenizers_golden():
     golden = {}
     for name, bos in (("bos", True), ("nobos", False)):
@@ -216,6 +240,7 @@ def main():
     gen = torch.Generator().manual_seed(1234)
     tokenizers_golden()
     families(gen)
+    beam_golden()
     peft_written(gen)
 
 

@@ -36,6 +36,8 @@ public final class Fixtures {
         List<Case> cs = new ArrayList<>();
         cs.add(new Case("lora", Map.of()));
         cs.add(new Case("lora", Map.of("rslora", "true")));
+        cs.add(new Case("lora", Map.of("init", "gaussian")));
+        cs.add(new Case("lora", Map.of("init", "pissa")));
         for (String init : List.of("svd-residual", "svd-zero", "random")) {
             for (String freeze : List.of("paper", "code")) {
                 cs.add(new Case("lamda", Map.of("init", init, "freeze", freeze)));

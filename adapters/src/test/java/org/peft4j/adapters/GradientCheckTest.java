@@ -109,8 +109,8 @@ class GradientCheckTest {
 
     @org.junit.jupiter.api.Test
     void everyCaseIsCovered() {
-        // 2 LoRA + 6 LaMDA + 1 LaMDA++ + 12 Neat combinations.
-        assertEquals(21, Fixtures.cases().size());
+        // 4 LoRA + 6 LaMDA + 1 LaMDA++ + 12 Neat combinations.
+        assertEquals(23, Fixtures.cases().size());
         assertEquals(Map.of(), Fixtures.cases().get(0).options());
     }
 }

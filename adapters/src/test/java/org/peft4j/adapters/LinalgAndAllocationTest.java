@@ -193,7 +193,9 @@ class LinalgAndAllocationTest {
                         4,
                         List.of("q_proj"),
                         0,
-                        org.peft4j.adapters.neat.NeatOptions.SET.parse(Map.of(), 4)));
+                        org.peft4j.adapters.neat.NeatOptions.SET.parse(Map.of(), 4),
+                        0.0,
+                        null));
         assertEquals("options of method lora: expected LoraOptions, found NeatOptions", mismatch.getMessage());
     }
 }

@@ -75,6 +75,13 @@ class PromptsAndBatchesTest {
         assertEquals(2, shortMax.examples());
         assertEquals(1, shortMax.truncated());
 
+        // train_on_inputs: the same ids, every label scored (as finetune.py's labels = input_ids).
+        TokenizedExample all = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 4096, true).causal(WITH_INPUT);
+        assertArrayEquals(e.ids(), all.ids());
+        assertArrayEquals(all.ids(), all.labels());
+        TokenizedExample cutAll = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 150, true).causal(WITH_INPUT);
+        assertArrayEquals(cutAll.ids(), cutAll.labels(), "a cut prompt still trains");
+
         TokenizedExample pair = et.sequence(new GlueRecord(GlueTask.RTE, "ab", "c", 1, "not_entailment", "t"));
         assertArrayEquals(new int[] {1, 3 + 'a', 3 + 'b', 2, 3 + 'c'}, pair.ids());
         assertEquals(1.0, pair.target());

@@ -80,4 +80,46 @@ class TrainCommandTest {
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("conf/nope.conf: no such file"), missing.err());
     }
+
+    /** The recipe keys' bad values: exit 2, naming the key, what it expects and what it found; nothing written. */
+    @Test
+    void badRecipeValuesExitTwoWithKeyExpectedAndFound() throws Exception {
+        Path output = tmp.resolve("refused");
+        String[][] cases = {
+            {
+                "train.epochs=3",
+                "peft4j.train.rounds and peft4j.train.epochs: expected exactly one of them set, found both"
+                        + " (rounds = 24, epochs = 3.0)"
+            },
+            {
+                "train.rounds=null",
+                "peft4j.train.rounds and peft4j.train.epochs: expected exactly one of them set, found" + " neither"
+            },
+            {
+                "data.micro_batch_rows=3",
+                "peft4j.data.micro_batch_rows: expected a divisor of data.batch_rows = 8, found 3"
+            },
+            {"data.eval.split=1000", "peft4j.data.eval.split: expected at most"},
+            {"adapter.layers=[0, 4]", "peft4j.adapter.layers: expected layer indices in 0..3, found 4"},
+            {
+                "train.warmup_ratio=0.1",
+                "peft4j.train.warmup_steps and peft4j.train.warmup_ratio: expected at most one of"
+                        + " them set, found both (warmup_steps = 5, warmup_ratio = 0.1)"
+            },
+            {
+                "checkpoint.best={metric = eval_f1}",
+                "peft4j.checkpoint.best.metric: expected one of the metrics"
+                        + " commonsense reports [eval_loss, eval_accuracy], found eval_f1"
+            },
+        };
+        for (String[] c : cases) {
+            String[] args = c[0].startsWith("data.eval.split")
+                    ? Commands.quickstart(output, "data.eval.path=null", c[0])
+                    : Commands.quickstart(output, c[0]);
+            Commands.Result r = Commands.peft4j(args);
+            assertEquals(2, r.code(), c[0] + ": " + r.err());
+            assertTrue(r.err().contains(c[1]), c[0] + ": " + r.err());
+            assertTrue(!Files.exists(output.resolve("final")), c[0] + " wrote an adapter");
+        }
+    }
 }

@@ -41,12 +41,28 @@ public final class AdapterInjector {
         return new AdapterSet(spec, new ArrayList<>(adapters.keySet()));
     }
 
+    private static final java.util.regex.Pattern LAYER = java.util.regex.Pattern.compile("\\.layers\\.(\\d+)\\.");
+
+    /** The layers whose module name is a target, in the spec's layers (all when it names none). */
     private static List<TargetLinear> select(List<TargetLinear> layers, AdapterSpec spec) {
         List<TargetLinear> out = new ArrayList<>();
+        java.util.Set<Integer> present = new java.util.TreeSet<>();
         for (TargetLinear t : layers) {
+            java.util.regex.Matcher m = LAYER.matcher(t.path());
+            int layer = m.find() ? Integer.parseInt(m.group(1)) : -1;
+            present.add(layer);
             String name = t.path().substring(t.path().lastIndexOf('.') + 1);
-            if (spec.targets().contains(name)) {
+            if (spec.targets().contains(name) && (layer < 0 || spec.adaptsLayer(layer))) {
                 out.add(t);
+            }
+        }
+        if (spec.layers() != null) {
+            for (int l : spec.layers()) {
+                if (!present.contains(l)) {
+                    int last =
+                            present.stream().mapToInt(Integer::intValue).max().orElse(-1);
+                    throw new IllegalArgumentException("layers: expected layer indices in 0.." + last + ", found " + l);
+                }
             }
         }
         if (out.isEmpty()) {

@@ -17,6 +17,7 @@ public final class AdapterSet {
     public AdapterSet(AdapterSpec spec, List<TargetLinear> targets) {
         this.spec = spec;
         this.targets = List.copyOf(targets);
+        this.targets.forEach(t -> t.setDropout(spec.dropout()));
     }
 
     public AdapterSpec spec() {
@@ -95,6 +96,11 @@ public final class AdapterSet {
     /** How executors' copies of these adapters combine between rounds (the method's choice). */
     public Aggregation aggregation() {
         return spec.method().aggregation(spec.options());
+    }
+
+    /** The seed of the next training forward's dropout masks (deterministic in run seed, partition, step). */
+    public void setDropoutSeed(long seed) {
+        targets.forEach(t -> t.setDropoutSeed(seed));
     }
 
     /** Tells every adapter which global step is about to run. */

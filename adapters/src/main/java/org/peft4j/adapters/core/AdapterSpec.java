@@ -12,9 +12,18 @@ import java.util.List;
  * @param targets module names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)
  * @param seed seeds every random initialiser
  * @param options the method's options record ({@link OptionSet#type()})
+ * @param dropout dropout on the adapter path's input while training (PEFT's lora_dropout), for every method; 0 off
+ * @param layers the decoder layers that get adapters (PEFT's layers_to_transform), null for all
  */
 public record AdapterSpec(
-        AdapterMethod method, int rank, double alpha, List<String> targets, long seed, MethodOptions options)
+        AdapterMethod method,
+        int rank,
+        double alpha,
+        List<String> targets,
+        long seed,
+        MethodOptions options,
+        double dropout,
+        List<Integer> layers)
         implements java.io.Serializable {
 
     public static final List<String> MODULES =
@@ -36,11 +45,30 @@ public record AdapterSpec(
             }
         }
         targets = List.copyOf(targets);
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new IllegalArgumentException("dropout: expected a number in [0, 1), found " + dropout);
+        }
+        if (layers != null) {
+            if (layers.isEmpty() || layers.stream().anyMatch(l -> l < 0)) {
+                throw new IllegalArgumentException("layers: expected layer indices >= 0, found " + layers);
+            }
+            layers = List.copyOf(new java.util.TreeSet<>(layers));
+        }
         Class<?> expected = method.options().type();
         if (!expected.isInstance(options)) {
             throw new IllegalArgumentException("options of method " + method.name() + ": expected "
                     + expected.getSimpleName() + ", found "
                     + (options == null ? "none" : options.getClass().getSimpleName()));
         }
+    }
+
+    /** The same spec with dropout and layers set. */
+    public AdapterSpec withDropoutAndLayers(double dropout, List<Integer> layers) {
+        return new AdapterSpec(method, rank, alpha, targets, seed, options, dropout, layers);
+    }
+
+    /** Whether layer {@code index} gets adapters. */
+    public boolean adaptsLayer(int index) {
+        return layers == null || layers.contains(index);
     }
 }

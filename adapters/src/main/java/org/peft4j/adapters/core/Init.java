@@ -17,6 +17,11 @@ public final class Init {
         return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + path.hashCode());
     }
 
+    /** The seed of one module's randomized SVD (initialisations from W0's singular vectors). */
+    public static long svdSeed(long seed, String path) {
+        return seed ^ path.hashCode();
+    }
+
     /**
      * Kaiming-uniform as PyTorch's {@code nn.Linear} and PEFT's LoRA A use it ({@code a = sqrt(5)}): bound = 1 /
      * sqrt(fanIn).

@@ -21,6 +21,9 @@ public final class TargetLinear {
     private Adapter adapter;
     private boolean merged;
     private INDArray unmergedW0;
+    private double dropout;
+    private long dropoutSeed;
+    private boolean droppedForward;
 
     /**
      * @param path module path, e.g. {@code model.layers.3.self_attn.q_proj}
@@ -113,9 +116,35 @@ public final class TargetLinear {
             y.addiRowVector(bias);
         }
         if (adapter != null && !merged) {
-            adapter.forward(x, y, train);
+            droppedForward = train && dropout > 0;
+            adapter.forward(droppedForward ? dropped(x) : x, y, train);
         }
         return y;
+    }
+
+    /**
+     * Dropout on the adapter path's input while training (PEFT's lora_dropout), the same for every method:
+     * {@code p} the rate, and per step a seed the mask is drawn from (so it is the same wherever that step runs,
+     * and backward draws it again instead of keeping it).
+     */
+    public void setDropout(double p) {
+        this.dropout = p;
+    }
+
+    /** The seed of the next training forward's dropout mask (the module path is mixed in). */
+    public void setDropoutSeed(long seed) {
+        this.dropoutSeed = seed ^ (path.hashCode() * 0x9E3779B97F4A7C15L);
+    }
+
+    /**
+     * x with dropout applied, in a buffer of this layer (the adapter may keep it until backward) or, for an adapter
+     * that does not keep its input (LaMDA), in a buffer shared by all layers.
+     */
+    private INDArray dropped(INDArray x) {
+        Scratch s = adapter.keepsInput() ? scratch : backwardScratch;
+        INDArray out = s.get(adapter.keepsInput() ? "xdrop" : "adapter.xdrop." + dIn(), x.rows(), dIn());
+        Dropout.apply(x, out, dropout, dropoutSeed, false);
+        return out;
     }
 
     /**
@@ -132,7 +161,14 @@ public final class TargetLinear {
             dx = backwardScratch.get(dxKey, dy.rows(), dIn());
             Gemm.set(dx, dy, false, w0, true);
         }
-        if (adapter != null) {
+        if (adapter != null && droppedForward && dx != null) {
+            // The adapter's input was dropout(x): its gradient passes through the same mask, drawn again.
+            INDArray dxa = backwardScratch
+                    .get("adapter.dxdrop." + dIn(), dy.rows(), dIn())
+                    .assign(0);
+            adapter.backward(dy, dxa);
+            Dropout.apply(dxa, dx, dropout, dropoutSeed, true);
+        } else if (adapter != null) {
             adapter.backward(dy, dx);
         }
         return dx;

@@ -57,8 +57,13 @@ public final class AdapterCheckpoint {
             files.put(TENSORS, Safetensors.write(tensors, Map.of("format", "pt", "peft4j_version", VERSION)));
             return files;
         }
-        Map<String, byte[]> files =
-                new LinkedHashMap<>(PeftLoraFiles.write(lora.get(), taskType(set), head(set), baseModelId));
+        Map<String, byte[]> files = new LinkedHashMap<>(PeftLoraFiles.write(
+                lora.get(),
+                taskType(set),
+                head(set),
+                baseModelId,
+                set.spec().dropout(),
+                set.spec().layers()));
         files.put(PEFT4J, json(peft4jConfig(set, baseModelId, false)));
         return files;
     }
@@ -71,10 +76,21 @@ public final class AdapterCheckpoint {
         List<LoraForm.Module> modules = new ArrayList<>();
         for (TargetLinear t : set.targets()) {
             LoraForm.Factors f = t.adapter().loraFactors();
-            modules.add(new LoraForm.Module(t.path(), f.a(), f.b(), t.adapter().rank()));
+            // The factors carry the scaling, so alpha = their width (PiSSA's is 2r: the update and the initial one).
+            modules.add(new LoraForm.Module(t.path(), f.a(), f.b(), f.a().columns()));
         }
-        int r = set.spec().rank();
-        return PeftLoraFiles.write(new LoraForm(modules, r, r, false), taskType(set), head(set), baseModelId);
+        // r: the spec's rank, unless no module has it (PiSSA's are all 2r wide); the others go to rank_pattern.
+        int spec = set.spec().rank();
+        int r = modules.stream().anyMatch(m -> m.rank() == spec)
+                ? spec
+                : modules.get(0).rank();
+        return PeftLoraFiles.write(
+                new LoraForm(modules, r, r, false),
+                taskType(set),
+                head(set),
+                baseModelId,
+                0.0,
+                set.spec().layers());
     }
 
     private static Map<String, Object> peft4jConfig(AdapterSet set, String baseModelId, boolean peftType) {
@@ -92,6 +108,8 @@ public final class AdapterCheckpoint {
         cfg.put("target_modules", spec.targets());
         cfg.put("seed", spec.seed());
         cfg.put("options", spec.options().toJson());
+        cfg.put("dropout", spec.dropout());
+        cfg.put("layers", spec.layers());
         cfg.put("rank_pattern", set.ranks());
         Map<String, long[]> saved = new LinkedHashMap<>();
         set.modulesToSave().forEach((name, p) -> saved.put(name, p.value().shape()));

@@ -39,7 +39,8 @@ public final class PeftLoraFiles {
      *
      * @param taskType CAUSAL_LM, or SEQ_CLS with a {@code head} (hidden x labels, this project's layout)
      */
-    public record Read(LoraForm lora, String taskType, INDArray head, String baseModel) {
+    public record Read(
+            LoraForm lora, String taskType, INDArray head, String baseModel, double dropout, List<Integer> layers) {
 
         /** The module names adapted (q_proj, ...), in first-seen order. */
         public List<String> targetModules() {
@@ -52,7 +53,8 @@ public final class PeftLoraFiles {
     }
 
     /** The directory's two files; {@code head} (hidden x labels) is written for SEQ_CLS, else null. */
-    public static Map<String, byte[]> write(LoraForm a, String taskType, INDArray head, String baseModel) {
+    public static Map<String, byte[]> write(
+            LoraForm a, String taskType, INDArray head, String baseModel, double dropout, List<Integer> layers) {
         Map<String, INDArray> tensors = new LinkedHashMap<>();
         Map<String, Object> rankPattern = new TreeMap<>();
         Map<String, Object> alphaPattern = new TreeMap<>();
@@ -76,7 +78,10 @@ public final class PeftLoraFiles {
         c.put("r", a.rank());
         c.putPOJO("lora_alpha", number(a.alpha()));
         c.put("use_rslora", a.rsLora());
-        c.putPOJO("target_modules", new Read(a, taskType, head, baseModel).targetModules());
+        c.putPOJO("target_modules", new Read(a, taskType, head, baseModel, dropout, layers).targetModules());
+        if (layers != null) {
+            c.putPOJO("layers_to_transform", layers);
+        }
         c.putPOJO("rank_pattern", rankPattern);
         c.putPOJO("alpha_pattern", alphaPattern);
         if (head != null) {
@@ -86,7 +91,7 @@ public final class PeftLoraFiles {
         }
         c.put("bias", "none");
         c.put("fan_in_fan_out", false);
-        c.put("lora_dropout", 0.0);
+        c.put("lora_dropout", dropout);
         c.put("use_dora", false);
         c.put("inference_mode", true);
         c.put("init_lora_weights", true);
@@ -196,7 +201,21 @@ public final class PeftLoraFiles {
             throw new IllegalArgumentException(source + ": " + AdapterCheckpoint.TENSORS + " holds no LoRA factors");
         }
         LoraForm lora = new LoraForm(modules, r, alpha, c.path("use_rslora").asBoolean(false));
-        return new Read(lora, task, head, c.path("base_model_name_or_path").asText(null));
+        List<Integer> layers = null;
+        JsonNode l = c.get("layers_to_transform");
+        if (l != null && !l.isNull()) {
+            layers = new ArrayList<>();
+            for (JsonNode i : l.isArray() ? l : JSON.createArrayNode().add(l)) {
+                layers.add(i.asInt());
+            }
+        }
+        return new Read(
+                lora,
+                task,
+                head,
+                c.path("base_model_name_or_path").asText(null),
+                c.path("lora_dropout").asDouble(0),
+                layers);
     }
 
     private interface Test {

@@ -45,7 +45,7 @@ public record LamdaMethod() implements AdapterMethod {
 
     /** The seed of a target's randomized SVD. */
     public static long svdSeed(long seed, TargetLinear target) {
-        return seed ^ target.path().hashCode();
+        return Init.svdSeed(seed, target.path());
     }
 
     @Override

@@ -20,6 +20,8 @@ public final class LoraAdapter extends BaseAdapter {
     private final AdapterParam b;
     private final AdapterParam residual;
     private final double alpha;
+    private final AdapterParam a0;
+    private final AdapterParam b0;
     private INDArray keptX;
 
     public LoraAdapter(INDArray aInit, INDArray bInit, double alpha, LoraOptions options) {
@@ -40,6 +42,28 @@ public final class LoraAdapter extends BaseAdapter {
             residual.setFrozenRows(residual.rows());
         } else {
             residual = null;
+        }
+        if (options.init() == LoraOptions.Init.PISSA) {
+            // PiSSA: the initial factors' product s A0 B0 is taken out of W0 on attach (frozen, like LaMDA's residual).
+            a0 = AdapterParam.frozen("lora_pissa_A0", aInit.dup());
+            b0 = AdapterParam.frozen("lora_pissa_B0", bInit.dup());
+        } else {
+            a0 = null;
+            b0 = null;
+        }
+    }
+
+    @Override
+    public void onAttach(INDArray w0) {
+        if (a0 != null) {
+            Gemm.add(w0, a0.value(), false, b0.value(), false, -scaling);
+        }
+    }
+
+    @Override
+    public void onDetach(INDArray w0) {
+        if (a0 != null) {
+            Gemm.add(w0, a0.value(), false, b0.value(), false, scaling);
         }
     }
 
@@ -63,7 +87,14 @@ public final class LoraAdapter extends BaseAdapter {
 
     @Override
     public List<AdapterParam> params() {
-        return residual == null ? List.of(a, b) : List.of(a, b, residual);
+        List<AdapterParam> ps = new java.util.ArrayList<>(List.of(a, b));
+        if (residual != null) {
+            ps.add(residual);
+        }
+        if (a0 != null) {
+            ps.addAll(List.of(a0, b0));
+        }
+        return ps;
     }
 
     @Override
@@ -109,7 +140,13 @@ public final class LoraAdapter extends BaseAdapter {
             throw new IllegalArgumentException("a LoRA trained with aggregation = product adds a dense d_in x d_out"
                     + " residual (lora_residual) to s A B: not a rank-r update, so it has no exact LoRA form");
         }
-        return new LoraForm.Factors(a.value().dup(), b.value().mul(scaling));
+        if (a0 == null) {
+            return new LoraForm.Factors(a.value().dup(), b.value().mul(scaling));
+        }
+        // PiSSA: s (A B - A0 B0) relative to the original W0, a product of rank 2r: [A A0] [s B; -s B0].
+        return new LoraForm.Factors(
+                Nd4j.hstack(a.value(), a0.value()),
+                Nd4j.vstack(b.value().mul(scaling), b0.value().mul(-scaling)));
     }
 
     @Override

@@ -3,7 +3,9 @@ package org.peft4j.adapters.lora;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
 import org.peft4j.adapters.core.Adapter;
 import org.peft4j.adapters.core.AdapterMethod;
 import org.peft4j.adapters.core.AdapterSet;
@@ -14,6 +16,8 @@ import org.peft4j.adapters.core.LoraForm;
 import org.peft4j.adapters.core.MethodOptions;
 import org.peft4j.adapters.core.OptionSet;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.RandomMatrix;
+import org.peft4j.adapters.linalg.TruncatedSvd;
 
 /** LoRA, the baseline (METHODS.md): {@link LoraAdapter} with {@link LoraOptions}. */
 public record LoraMethod() implements AdapterMethod {
@@ -29,16 +33,42 @@ public record LoraMethod() implements AdapterMethod {
         return LoraOptions.SET;
     }
 
-    /** A Kaiming-uniform, B zero: the adapted layer equals the base layer at step 0. */
+    /**
+     * kaiming (PEFT's default): A Kaiming-uniform, B zero; gaussian: A normal(0, 1/r), B zero; pissa (PEFT's
+     * "pissa"): A = U_r sqrt(Sigma_r / s), B = sqrt(Sigma_r / s) V_r^T from W0's SVD, s A B taken out of W0 on
+     * attach. The adapted layer equals the base layer at step 0 in every case.
+     */
     @Override
     public Adapter create(TargetLinear target, int rank, AdapterSpec spec) {
         var type = target.weight().dataType();
         var rng = Init.forModule(spec.seed(), target.path());
-        return new LoraAdapter(
-                Init.kaimingUniform(type, target.dIn(), rank, target.dIn(), rng),
-                Nd4j.zeros(type, rank, target.dOut()),
-                spec.alpha(),
-                (LoraOptions) spec.options());
+        LoraOptions o = (LoraOptions) spec.options();
+        double alpha = spec.alpha();
+        return switch (o.init()) {
+            case KAIMING ->
+                new LoraAdapter(
+                        Init.kaimingUniform(type, target.dIn(), rank, target.dIn(), rng),
+                        Nd4j.zeros(type, rank, target.dOut()),
+                        alpha,
+                        o);
+            case GAUSSIAN ->
+                new LoraAdapter(
+                        RandomMatrix.gaussian(type, target.dIn(), rank, rng).muli(1.0 / rank),
+                        Nd4j.zeros(type, rank, target.dOut()),
+                        alpha,
+                        o);
+            case PISSA -> {
+                TruncatedSvd.Result svd =
+                        TruncatedSvd.compute(target.weight(), rank, Init.svdSeed(spec.seed(), target.path()));
+                double scaling = o.rsLora() ? alpha / Math.sqrt(rank) : alpha / rank;
+                INDArray root = Transforms.sqrt(svd.sigma().div(scaling), true)
+                        .reshape(1, rank)
+                        .castTo(type);
+                INDArray a = svd.u().mulRowVector(root);
+                INDArray b = svd.vt().mulColumnVector(root.reshape(rank, 1));
+                yield new LoraAdapter(a, b, alpha, o);
+            }
+        };
     }
 
     @Override
@@ -48,12 +78,15 @@ public record LoraMethod() implements AdapterMethod {
         return new LoraAdapter(Nd4j.zeros(type, target.dIn(), rank), Nd4j.zeros(type, rank, target.dOut()), alpha, o);
     }
 
-    /** PEFT's LoRA format is LoRA's own, except with the dense product-aggregation residual PEFT cannot hold. */
+    /**
+     * PEFT's LoRA format is LoRA's own, except with the dense product-aggregation residual PEFT cannot hold, and for
+     * PiSSA, whose base is W0 minus the initial product (export writes it as a rank-2r LoRA of the original base).
+     */
     @Override
     public Optional<LoraForm> nativeLora(AdapterSet set) {
         LoraOptions o = (LoraOptions) set.spec().options();
-        if (o.productAggregation()) {
-            return Optional.empty();
+        if (o.productAggregation() || o.init() == LoraOptions.Init.PISSA) {
+            return Optional.empty(); // a dense residual, or a base that differs from the original model
         }
         List<LoraForm.Module> modules = new ArrayList<>();
         for (TargetLinear t : set.targets()) {

@@ -12,8 +12,9 @@ import org.peft4j.adapters.core.OptionSet;
  *
  * @param rsLora scale by alpha / sqrt(r) (rank-stabilised LoRA) instead of alpha / r
  * @param aggregation how executors' adapters combine between rounds
+ * @param init how A and B start
  */
-public record LoraOptions(boolean rsLora, Aggregation aggregation) implements MethodOptions {
+public record LoraOptions(boolean rsLora, Aggregation aggregation, Init init) implements MethodOptions {
     public static final MethodOption<Boolean> RSLORA =
             MethodOption.bool("rslora", false, "scale by alpha / sqrt(r) (rank-stabilised LoRA) instead of alpha / r");
     public static final MethodOption<Aggregation> AGGREGATION = MethodOption.choice(
@@ -23,8 +24,21 @@ public record LoraOptions(boolean rsLora, Aggregation aggregation) implements Me
             "factors: average A and B (inexact: mean(A) mean(B) != mean(A B)); product: also average s A B into a"
                     + " frozen dense residual, exact, for exactness studies and small models");
 
+    public static final MethodOption<Init> INIT = MethodOption.choice(
+            "init",
+            Init.class,
+            Init.KAIMING,
+            "kaiming: A Kaiming-uniform, B 0 (PEFT's default); gaussian: A normal(0, 1/r), B 0; pissa: A, B from W0's"
+                    + " principal singular vectors, the rest left in W0 (step 0 equals the base model)");
     public static final OptionSet<LoraOptions> SET =
-            new OptionSet<>(LoraOptions.class, List.of(RSLORA, AGGREGATION), LoraOptions::parse);
+            new OptionSet<>(LoraOptions.class, List.of(RSLORA, AGGREGATION, INIT), LoraOptions::parse);
+
+    /** How A and B start (PEFT's init_lora_weights). */
+    public enum Init implements KeyedOption {
+        KAIMING,
+        GAUSSIAN,
+        PISSA
+    }
 
     /**
      * {@code product}: averaging across executors keeps the product exact. The factors are averaged as usual and the
@@ -38,7 +52,7 @@ public record LoraOptions(boolean rsLora, Aggregation aggregation) implements Me
     }
 
     static LoraOptions parse(Map<String, String> raw, int rank) {
-        return new LoraOptions(RSLORA.read(raw, rank), AGGREGATION.read(raw, rank));
+        return new LoraOptions(RSLORA.read(raw, rank), AGGREGATION.read(raw, rank), INIT.read(raw, rank));
     }
 
     public boolean productAggregation() {
@@ -47,6 +61,6 @@ public record LoraOptions(boolean rsLora, Aggregation aggregation) implements Me
 
     @Override
     public Map<String, Object> toJson() {
-        return SET.json(rsLora, aggregation);
+        return SET.json(rsLora, aggregation, init);
     }
 }

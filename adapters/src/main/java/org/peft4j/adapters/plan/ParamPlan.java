@@ -14,7 +14,7 @@ import org.peft4j.adapters.model.llama.LlamaConfig;
 public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
 
     /**
-     * One module kind across all layers.
+     * One module kind across the adapted layers.
      *
      * @param trainable per target before PMB freezing
      * @param trainableAfterFreeze per target after (LaMDA) or the same (others)
@@ -24,6 +24,15 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
     public static ParamPlan of(LlamaConfig config, AdapterSpec spec) {
         List<Row> rows = new ArrayList<>();
         int r = spec.rank();
+        int layers = config.numHiddenLayers();
+        if (spec.layers() != null) {
+            int last = spec.layers().get(spec.layers().size() - 1);
+            if (last >= layers) {
+                throw new IllegalArgumentException(
+                        "layers: expected layer indices in 0.." + (layers - 1) + ", found " + last);
+            }
+            layers = spec.layers().size();
+        }
         for (String m : AdapterSpec.MODULES) {
             if (!spec.targets().contains(m)) {
                 continue;
@@ -34,8 +43,7 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
                 throw new IllegalArgumentException("module " + m + ": rank must be <= min(d_in, d_out) = "
                         + Math.min(s[0], s[1]) + ", found " + r);
             }
-            rows.add(new Row(
-                    m, s[0], s[1], config.numHiddenLayers(), counts.trainable(), counts.trainableAfterFreeze()));
+            rows.add(new Row(m, s[0], s[1], layers, counts.trainable(), counts.trainableAfterFreeze()));
         }
         return new ParamPlan(spec, rows, config.parameterCount());
     }

@@ -61,7 +61,9 @@ public final class AdapterMethods {
                 alpha == null ? rank : alpha,
                 targets,
                 seed,
-                m.options().parse(options, rank));
+                m.options().parse(options, rank),
+                0.0,
+                null);
     }
 
     /**

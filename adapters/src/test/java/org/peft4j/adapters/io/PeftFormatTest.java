@@ -91,6 +91,7 @@ class PeftFormatTest {
 
     static final List<Case> CASES = List.of(
             new Case("lora", "lora", Map.of(), ALL, false),
+            new Case("lora-pissa", "lora", Map.of("init", "pissa"), List.of("q_proj", "v_proj", "up_proj"), true),
             new Case("lamda", "lamda", Map.of(), ALL, true),
             new Case("lamdapp", "lamda++", Map.of(), ALL, true),
             new Case("neat-rows", "neat", Map.of("depth", "4"), List.of("q_proj", "v_proj", "down_proj"), true),

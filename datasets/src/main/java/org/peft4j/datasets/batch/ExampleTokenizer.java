@@ -7,25 +7,34 @@ import org.peft4j.datasets.record.InstructionRecord;
 import org.peft4j.datasets.tokenize.Tokenizer;
 
 /**
- * Records to token ids the way LLM-Adapters' {@code finetune.py} does it (with {@code train_on_inputs = False}): the
- * whole text (prompt + output) is tokenized with the tokenizer's special tokens (BOS), cut to {@code maxLength},
- * EOS appended if there is room; then the first len(tokenize(prompt)) labels are masked. Counts truncated records.
+ * Records to token ids the way LLM-Adapters' {@code finetune.py} does it: the whole text (prompt + output) is
+ * tokenized with the tokenizer's special tokens (BOS), cut to {@code maxLength}, EOS appended if there is room; then,
+ * unless {@code trainOnInputs} (finetune.py's {@code train_on_inputs}, whose default there is True), the first
+ * len(tokenize(prompt)) labels are masked. Counts truncated records.
  */
 public final class ExampleTokenizer {
     private final Tokenizer tokenizer;
     private final PromptTemplate template;
     private final int maxLength;
+    private final boolean trainOnInputs;
     private long examples;
     private long truncated;
     private long withoutTargets;
 
+    /** Masks the prompt's labels (train_on_inputs = False). */
     public ExampleTokenizer(Tokenizer tokenizer, PromptTemplate template, int maxLength) {
+        this(tokenizer, template, maxLength, false);
+    }
+
+    /** @param trainOnInputs score the prompt's tokens too (finetune.py's train_on_inputs) */
+    public ExampleTokenizer(Tokenizer tokenizer, PromptTemplate template, int maxLength, boolean trainOnInputs) {
         if (maxLength < 2) {
             throw new IllegalArgumentException("max_length must be at least 2, found " + maxLength);
         }
         this.tokenizer = tokenizer;
         this.template = template;
         this.maxLength = maxLength;
+        this.trainOnInputs = trainOnInputs;
     }
 
     public TokenizedExample causal(InstructionRecord r) {
@@ -35,7 +44,7 @@ public final class ExampleTokenizer {
         if (!cut) {
             ids[ids.length - 1] = tokenizer.eosId();
         }
-        int promptLength = Math.min(tokenizer.encode(template.prompt(r)).length, ids.length);
+        int promptLength = trainOnInputs ? 0 : Math.min(tokenizer.encode(template.prompt(r)).length, ids.length);
         int[] labels = ids.clone();
         Arrays.fill(labels, 0, promptLength, TokenizedExample.IGNORE);
         count(cut);

@@ -28,11 +28,14 @@ public final class CheckpointFiles {
 
     private CheckpointFiles() {}
 
-    /** Where a resumed run continues: after {@code nextRound - 1}, at {@code globalStep}. */
-    public record Resume(String dir, int nextRound, long globalStep) {}
+    /**
+     * Where a resumed run continues: after {@code nextRound - 1}, at {@code globalStep}; {@code best} the best
+     * evaluation value recorded (checkpoint.best), or null.
+     */
+    public record Resume(String dir, int nextRound, long globalStep, Double best) {}
 
-    public static Map<String, byte[]> of(AdapterSet set, Optimizer optimizer, JobConfig c, int round, long step)
-            throws IOException {
+    public static Map<String, byte[]> of(
+            AdapterSet set, Optimizer optimizer, JobConfig c, int round, long step, Double best) throws IOException {
         Map<String, Object> t = new LinkedHashMap<>();
         t.put("round", round);
         t.put("global_step", step);
@@ -46,6 +49,9 @@ public final class CheckpointFiles {
                         "scheme",
                         "shard p, step s: batch s mod n of epoch s / n, batched with seed (run seed, p, epoch)")));
         t.put("fingerprint", ResumeFingerprint.of(c));
+        if (best != null) {
+            t.put("best_metric_value", best);
+        }
         Map<String, byte[]> files = new LinkedHashMap<>();
         files.putAll(AdapterCheckpoint.toFiles(set, c.model().path()));
         files.put(STATE, AdapterState.viewOf(set, optimizer).toBytes());
@@ -64,7 +70,10 @@ public final class CheckpointFiles {
         ResumeFingerprint.check(c, t.path("fingerprint"), ck.dir());
         loadState(ck, set, optimizer);
         return new Resume(
-                ck.dir(), t.path("round").asInt() + 1, t.path("global_step").asLong());
+                ck.dir(),
+                t.path("round").asInt() + 1,
+                t.path("global_step").asLong(),
+                t.has("best_metric_value") ? t.get("best_metric_value").asDouble() : null);
     }
 
     /** Loads a checkpoint's changing tensors and optimizer moments. */

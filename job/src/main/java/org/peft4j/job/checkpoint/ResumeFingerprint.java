@@ -29,7 +29,7 @@ public final class ResumeFingerprint {
         f.put("data.template", c.data().template());
         f.put("data.max_length", Integer.toString(c.data().maxLength()));
         f.put("data.batch_rows", Integer.toString(c.data().batchRows()));
-        f.put("train.rounds", Integer.toString(c.train().rounds()));
+        f.put("train.rounds", String.valueOf(c.train().rounds()));
         f.put("train.local_steps", Integer.toString(c.train().localSteps()));
         f.put("train.optimizer", c.train().optimizer().key());
         f.put("train.lr", Double.toString(c.train().lr()));
@@ -37,16 +37,39 @@ public final class ResumeFingerprint {
         f.put("train.warmup_steps", Integer.toString(c.train().warmupSteps()));
         f.put("train.weight_decay", Double.toString(c.train().weightDecay()));
         f.put("spark.executors", Integer.toString(c.spark().executors()));
+        // Settings added later are compared only when used, so checkpoints from before them still resume.
+        optional(f, "data.micro_batch_rows", c.data().microBatchRows(), c.data().batchRows());
+        optional(f, "data.eval.split", c.data().evalSplit(), null);
+        optional(f, "data.train_on_inputs", c.data().trainOnInputs(), false);
+        optional(f, "train.epochs", c.train().epochs(), null);
+        optional(f, "train.warmup_ratio", c.train().warmupRatio(), null);
+        optional(f, "train.max_grad_norm", c.train().maxGradNorm(), null);
+        optional(f, "train.adam_betas", c.train().adamBeta1() + "," + c.train().adamBeta2(), "0.9,0.999");
+        optional(f, "train.adam_eps", c.train().adamEps(), 1e-8);
+        optional(f, "adapter.dropout", c.adapter().dropout(), 0.0);
+        optional(f, "adapter.layers", c.adapter().layers(), null);
         return f;
+    }
+
+    private static void optional(Map<String, String> f, String key, Object value, Object dflt) {
+        if (!java.util.Objects.equals(value, dflt)) {
+            f.put(key, String.valueOf(value));
+        }
     }
 
     /** Fails, listing every difference, when {@code saved} (a checkpoint's fingerprint) does not match {@code c}. */
     public static void check(JobConfig c, JsonNode saved, String dir) {
         List<String> diffs = new ArrayList<>();
-        of(c).forEach((k, v) -> {
+        Map<String, String> mine = of(c);
+        mine.forEach((k, v) -> {
             String s = saved.path(k).asText(null);
             if (!v.equals(s)) {
                 diffs.add("peft4j." + k + ": checkpoint has " + s + ", config has " + v);
+            }
+        });
+        saved.fieldNames().forEachRemaining(k -> {
+            if (!mine.containsKey(k)) {
+                diffs.add("peft4j." + k + ": checkpoint has " + saved.get(k).asText() + ", config has the default");
             }
         });
         if (!diffs.isEmpty()) {

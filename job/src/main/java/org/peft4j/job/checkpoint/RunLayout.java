@@ -4,17 +4,22 @@ import org.peft4j.job.fs.Locations;
 
 /**
  * What a run leaves under {@code run.output}, named once: {@code checkpoints/step-*}, {@code final/} (the trained
- * adapter) and {@code metrics.jsonl}.
+ * adapter), {@code best/} (the best evaluated one, with {@code checkpoint.best}) and {@code metrics.jsonl}.
  */
 public final class RunLayout {
     public static final String CHECKPOINTS = "checkpoints";
     public static final String FINAL = "final";
     public static final String METRICS = "metrics.jsonl";
+    public static final String BEST = "best";
 
     private RunLayout() {}
 
     public static String checkpoints(String output) {
         return Locations.child(output, CHECKPOINTS);
+    }
+
+    public static String bestDir(String output) {
+        return Locations.child(output, BEST);
     }
 
     public static String finalDir(String output) {

@@ -11,6 +11,7 @@ import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.eval.EvalRecords;
 import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.fs.Locations;
 import org.peft4j.job.model.ModelLoader;
@@ -44,8 +45,9 @@ final class EvalCommand implements Command {
         RunArgs args = RunArgs.parse(argv, name(), true);
         String adapter = args.adapter();
         JobConfig c = ConfigLoader.load(args.config(), args.sets());
-        if (c.data().evalPath() == null) {
-            throw new IllegalArgumentException("peft4j.data.eval.path is null: nothing to evaluate on");
+        if (!c.data().evaluates()) {
+            throw new IllegalArgumentException(
+                    "peft4j.data.eval.path and peft4j.data.eval.split are null: nothing to" + " evaluate on");
         }
         Worker w = Worker.build(RunSpec.fresh(c));
         String source;
@@ -66,7 +68,8 @@ final class EvalCommand implements Command {
         }
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("adapter", source);
-        o.putAll(Evaluator.evaluate(w, c));
+        o.putAll(Evaluator.evaluate(
+                w, c, c.data().evalSplit() != null ? EvalRecords.heldOutLocally(c) : EvalRecords.fromFile(c)));
         out.println(new ObjectMapper().writeValueAsString(o));
         return ExitCode.OK;
     }

@@ -1,5 +1,7 @@
 package org.peft4j.job.config;
 
+import static org.peft4j.job.config.ConfigValues.*;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
@@ -7,7 +9,6 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
-import com.typesafe.config.ConfigValueType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -17,10 +18,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.peft4j.adapters.core.AdapterSpec;
-import org.peft4j.adapters.core.KeyedOption;
 import org.peft4j.adapters.core.Suggest;
 import org.peft4j.adapters.registry.AdapterMethods;
-import org.peft4j.datasets.Datasets;
+import org.peft4j.datasets.glue.GlueTask;
 import org.peft4j.job.fs.Locations;
 
 /**
@@ -32,7 +32,21 @@ import org.peft4j.job.fs.Locations;
 public final class ConfigLoader {
     static final String ROOT = "peft4j";
     /** Keys whose default is null: absent from the reference's entry set but valid. */
-    static final Set<String> NULLABLE = Set.of("adapter.alpha", "adapter.init_from", "data.eval.path");
+    static final Set<String> NULLABLE = Set.of(
+            "adapter.alpha",
+            "adapter.init_from",
+            "adapter.layers",
+            "data.eval.path",
+            "data.eval.split",
+            "data.micro_batch_rows",
+            "train.rounds",
+            "train.epochs",
+            "train.warmup_ratio",
+            "train.max_grad_norm",
+            "checkpoint.best",
+            "checkpoint.best.metric",
+            "checkpoint.best.mode",
+            "eval.max_new_tokens");
     /** Sections whose keys are free (method options, Spark settings). */
     static final Set<String> FREE = Set.of("adapter.options", "spark.conf");
 
@@ -128,6 +142,77 @@ public final class ConfigLoader {
         }
     }
 
+    /** Metrics an evaluation reports, which checkpoint.best may pick. */
+    static final List<String> METRICS = List.of(
+            "eval_loss", "eval_accuracy", "eval_f1", "eval_matthews_correlation", "eval_pearson", "eval_spearman");
+
+    /** The metrics the evaluation of {@code data} reports (see Evaluator and GlueMetrics). */
+    static List<String> reported(JobConfig.Data data) {
+        if (!data.sequenceTask()) {
+            return List.of("eval_loss", "eval_accuracy");
+        }
+        GlueTask task = GlueTask.ofDataset(data.evalDataset());
+        if (task.regression()) {
+            return List.of("eval_pearson", "eval_spearman");
+        }
+        return switch (task.metric()) {
+            case F1 -> List.of("eval_accuracy", "eval_f1");
+            case MATTHEWS -> List.of("eval_accuracy", "eval_matthews_correlation");
+            default -> List.of("eval_accuracy");
+        };
+    }
+
+    private static JobConfig.Train train(Config c) {
+        Integer rounds = nullableInteger(c, "train.rounds", 1, 1 << 24);
+        Double epochs = nullableNumber(c, "train.epochs", 1e-9, 1e6);
+        int warmupSteps = integer(c, "train.warmup_steps", 0, 1 << 30);
+        Double warmupRatio = nullableNumber(c, "train.warmup_ratio", 0, 1);
+        double[] betas = numbers(c, "train.adam_betas", 2, 0, 1);
+        JobConfig.Train train = new JobConfig.Train(
+                rounds,
+                epochs,
+                integer(c, "train.local_steps", 1, 1 << 24),
+                choice(c, "train.optimizer", JobConfig.OptimizerKind.class),
+                number(c, "train.lr", 0, 10),
+                choice(c, "train.lr_schedule", JobConfig.LrScheduleKind.class),
+                warmupSteps,
+                warmupRatio,
+                number(c, "train.weight_decay", 0, 10),
+                nullableNumber(c, "train.max_grad_norm", 1e-12, 1e12),
+                betas[0],
+                betas[1],
+                number(c, "train.adam_eps", 0, 1));
+        // Combinations are checked once every key has passed its own check, so a typo is reported first.
+        if ((rounds == null) == (epochs == null)) {
+            throw new IllegalArgumentException(ROOT + ".train.rounds and " + ROOT + ".train.epochs: expected exactly"
+                    + " one of them set, found "
+                    + (rounds == null ? "neither" : "both (rounds = " + rounds + ", epochs = " + epochs + ")"));
+        }
+        if (warmupSteps > 0 && warmupRatio != null) {
+            throw new IllegalArgumentException(ROOT + ".train.warmup_steps and " + ROOT + ".train.warmup_ratio:"
+                    + " expected at most one of them set, found both (warmup_steps = " + warmupSteps
+                    + ", warmup_ratio = " + warmupRatio + ")");
+        }
+        return train;
+    }
+
+    /** checkpoint.best = null, or { metric, mode }; mode defaults to min for eval_loss, max otherwise. */
+    private static JobConfig.Best best(Config c) {
+        if (c.getIsNull("checkpoint.best")) {
+            return null;
+        }
+        if (!c.hasPathOrNull("checkpoint.best.metric") || c.getIsNull("checkpoint.best.metric")) {
+            throw new IllegalArgumentException(where(c.getValue("checkpoint.best")) + ROOT
+                    + ".checkpoint.best.metric: expected one of " + METRICS + ", found none (checkpoint.best = null"
+                    + " turns it off)");
+        }
+        String metric = oneOf(c, "checkpoint.best.metric", METRICS);
+        boolean maximize = !c.hasPathOrNull("checkpoint.best.mode") || c.getIsNull("checkpoint.best.mode")
+                ? !metric.equals("eval_loss")
+                : oneOf(c, "checkpoint.best.mode", List.of("min", "max")).equals("max");
+        return new JobConfig.Best(metric, maximize);
+    }
+
     private static JobConfig build(Config c, String rendered) {
         JobConfig.Run run = new JobConfig.Run(string(c, "run.output"), c.getLong("run.seed"));
         JobConfig.Model model = new JobConfig.Model(
@@ -140,12 +225,13 @@ public final class ConfigLoader {
         AdapterSpec spec;
         try {
             spec = AdapterMethods.spec(
-                    oneOf(c, "adapter.method", AdapterMethods.names()),
-                    integer(c, "adapter.rank", 1, 1 << 16),
-                    c.getIsNull("adapter.alpha") ? null : number(c, "adapter.alpha", 1e-9, 1e9),
-                    strings(c, "adapter.targets"),
-                    c.getLong("run.seed"),
-                    options);
+                            oneOf(c, "adapter.method", AdapterMethods.names()),
+                            integer(c, "adapter.rank", 1, 1 << 16),
+                            c.getIsNull("adapter.alpha") ? null : number(c, "adapter.alpha", 1e-9, 1e9),
+                            strings(c, "adapter.targets"),
+                            c.getLong("run.seed"),
+                            options)
+                    .withDropoutAndLayers(number(c, "adapter.dropout", 0, 0.999999), layers(c, "adapter.layers"));
         } catch (IllegalArgumentException e) {
             throw e.getMessage().startsWith(ROOT)
                     ? e
@@ -171,15 +257,39 @@ public final class ConfigLoader {
             throw new IllegalArgumentException(ROOT + ".data.train: expected at least one source, found none");
         }
         JobConfig.Task task = choice(c, "data.task", JobConfig.Task.class);
+        int batchRows = integer(c, "data.batch_rows", 1, 1 << 16);
+        Integer micro = nullableInteger(c, "data.micro_batch_rows", 1, 1 << 16);
+        if (micro != null && batchRows % micro != 0) {
+            throw new IllegalArgumentException(where(c.getValue("data.micro_batch_rows")) + ROOT
+                    + ".data.micro_batch_rows: expected a divisor of data.batch_rows = " + batchRows + ", found "
+                    + micro);
+        }
+        Double split = nullableNumber(c, "data.eval.split", 1e-9, 1e12);
+        if (split != null && split >= 1 && split != Math.rint(split)) {
+            throw wrong(
+                    "data.eval.split",
+                    null,
+                    "a fraction below 1 or a whole number of records",
+                    c.getValue("data.eval.split"));
+        }
+        String evalPath = c.getIsNull("data.eval.path") ? null : string(c, "data.eval.path");
+        if (split != null && evalPath != null) {
+            throw new IllegalArgumentException(where(c.getValue("data.eval.split")) + ROOT + ".data.eval.split and "
+                    + ROOT + ".data.eval.path: expected at most one of them set, found both (split = " + split
+                    + ", path = " + evalPath + ")");
+        }
         JobConfig.Data data = new JobConfig.Data(
                 task,
                 List.copyOf(sources),
                 dataset(c, "data.eval.dataset", null),
-                c.getIsNull("data.eval.path") ? null : string(c, "data.eval.path"),
+                evalPath,
                 integer(c, "data.eval.max_records", 1, Integer.MAX_VALUE),
+                split,
                 oneOf(c, "data.template", List.of("alpaca", "llm-adapters-verbatim")),
                 integer(c, "data.max_length", 2, 1 << 20),
-                integer(c, "data.batch_rows", 1, 1 << 16),
+                batchRows,
+                micro == null ? batchRows : micro,
+                bool(c, "data.train_on_inputs"),
                 oneOf(c, "data.on_bad_record", List.of("fail", "skip")));
         if (data.sequenceTask()) {
             for (JobConfig.Source s : sources) {
@@ -189,14 +299,7 @@ public final class ConfigLoader {
                 }
             }
         }
-        JobConfig.Train train = new JobConfig.Train(
-                integer(c, "train.rounds", 1, 1 << 24),
-                integer(c, "train.local_steps", 1, 1 << 24),
-                choice(c, "train.optimizer", JobConfig.OptimizerKind.class),
-                number(c, "train.lr", 0, 10),
-                choice(c, "train.lr_schedule", JobConfig.LrScheduleKind.class),
-                integer(c, "train.warmup_steps", 0, 1 << 30),
-                number(c, "train.weight_decay", 0, 10));
+        JobConfig.Train train = train(c);
         Map<String, String> sparkConf = new LinkedHashMap<>();
         c.getConfig("spark.conf")
                 .entrySet()
@@ -206,146 +309,21 @@ public final class ConfigLoader {
         JobConfig.Spark spark =
                 new JobConfig.Spark(string(c, "spark.master"), integer(c, "spark.executors", 1, 1 << 16), sparkConf);
         JobConfig.Checkpoint ckpt = new JobConfig.Checkpoint(
-                integer(c, "checkpoint.every", 0, 1 << 24), integer(c, "checkpoint.keep", 1, 1 << 16));
-        JobConfig.Eval eval =
-                new JobConfig.Eval(integer(c, "eval.every", 0, 1 << 24), integer(c, "eval.max_new_tokens", 1, 1 << 16));
+                integer(c, "checkpoint.every", 0, 1 << 24), integer(c, "checkpoint.keep", 1, 1 << 16), best(c));
+        JobConfig.Best best = ckpt.best();
+        if (best != null && !data.evaluates()) {
+            throw new IllegalArgumentException(where(c.getValue("checkpoint.best")) + ROOT + ".checkpoint.best needs an"
+                    + " evaluation: expected data.eval.path or data.eval.split set, found both null");
+        }
+        if (best != null && !reported(data).contains(best.metric())) {
+            throw new IllegalArgumentException(where(c.getValue("checkpoint.best.metric")) + ROOT
+                    + ".checkpoint.best.metric: expected one of the metrics " + data.evalDataset() + " reports "
+                    + reported(data) + ", found " + best.metric());
+        }
+        JobConfig.Eval eval = new JobConfig.Eval(
+                integer(c, "eval.every", 0, 1 << 24),
+                nullableInteger(c, "eval.max_new_tokens", 1, 1 << 16),
+                integer(c, "eval.num_beams", 1, 64));
         return new JobConfig(run, model, spec, data, train, spark, ckpt, eval, rendered);
-    }
-
-    // ---- typed getters whose messages name key, expected, found and origin
-
-    static String string(Config c, String key) {
-        return string(c, key, null);
-    }
-
-    static String string(Config c, String key, String listPath) {
-        ConfigValue v = value(c, key, listPath, "a string");
-        if (v.valueType() != ConfigValueType.STRING
-                && v.valueType() != ConfigValueType.NUMBER
-                && v.valueType() != ConfigValueType.BOOLEAN) {
-            throw wrong(key, listPath, "a string", v);
-        }
-        return String.valueOf(v.unwrapped());
-    }
-
-    static int integer(Config c, String key, int min, int max) {
-        ConfigValue v = value(c, key, null, "an integer");
-        long n;
-        if (v.valueType() == ConfigValueType.STRING
-                && ((String) v.unwrapped()).strip().matches("-?\\d{1,18}")) {
-            n = Long.parseLong(((String) v.unwrapped()).strip()); // -D values are strings; HOCON converts them
-        } else if (v.valueType() == ConfigValueType.NUMBER
-                && (v.unwrapped() instanceof Integer || v.unwrapped() instanceof Long)) {
-            n = ((Number) v.unwrapped()).longValue();
-        } else {
-            throw wrong(key, null, "an integer in [" + min + ", " + max + "]", v);
-        }
-        if (n < min || n > max) {
-            throw wrong(key, null, "an integer in [" + min + ", " + max + "]", v);
-        }
-        return (int) n;
-    }
-
-    static double number(Config c, String key, double min, double max) {
-        return number(c, key, min, max, null);
-    }
-
-    static double number(Config c, String key, double min, double max, String listPath) {
-        ConfigValue v = value(c, key, listPath, "a number");
-        double d;
-        if (v.valueType() == ConfigValueType.NUMBER) {
-            d = ((Number) v.unwrapped()).doubleValue();
-        } else {
-            try {
-                d = v.valueType() == ConfigValueType.STRING
-                        ? Double.parseDouble(((String) v.unwrapped()).strip())
-                        : Double.NaN;
-            } catch (NumberFormatException e) {
-                d = Double.NaN;
-            }
-            if (Double.isNaN(d)) {
-                throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
-            }
-        }
-        if (d < min || d > max) {
-            throw wrong(key, listPath, "a number in [" + min + ", " + max + "]", v);
-        }
-        return d;
-    }
-
-    /** The constant of {@code type} whose key the value is, or an error listing the keys. */
-    static <E extends Enum<E> & KeyedOption> E choice(Config c, String key, Class<E> type) {
-        List<String> keys = new ArrayList<>();
-        for (E e : type.getEnumConstants()) {
-            keys.add(e.key());
-        }
-        return KeyedOption.parse(type, key, oneOf(c, key, keys));
-    }
-
-    static String oneOf(Config c, String key, List<String> allowed) {
-        String s = string(c, key);
-        if (!allowed.contains(s)) {
-            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "." + key + ": expected one of "
-                    + allowed + ", found '" + s + "'"
-                    + (allowed.size() > 2 ? " (did you mean '" + Suggest.nearest(s, allowed) + "'?)" : ""));
-        }
-        return s;
-    }
-
-    static String dataset(Config c, String key, String listPath) {
-        String s = string(c, key, listPath);
-        if (!Datasets.names().contains(s)) {
-            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "."
-                    + (listPath == null ? "" : listPath + ".") + key + ": unknown dataset '" + s + "' (did you mean '"
-                    + Suggest.nearest(s, Datasets.names()) + "'?)");
-        }
-        return s;
-    }
-
-    static List<String> strings(Config c, String key) {
-        ConfigValue v = value(c, key, null, "a list of strings");
-        if (v.valueType() != ConfigValueType.LIST) {
-            throw wrong(key, null, "a list of strings", v);
-        }
-        return c.getStringList(key);
-    }
-
-    static List<? extends ConfigObject> objects(Config c, String key) {
-        ConfigValue v = value(c, key, null, "a list of objects");
-        if (v.valueType() != ConfigValueType.LIST) {
-            throw wrong(key, null, "a list of objects", v);
-        }
-        try {
-            return c.getObjectList(key);
-        } catch (ConfigException.WrongType e) {
-            throw wrong(key, null, "a list of objects", v);
-        }
-    }
-
-    private static ConfigValue value(Config c, String key, String listPath, String expected) {
-        if (!c.hasPathOrNull(key)) {
-            throw new IllegalArgumentException(ROOT + "." + (listPath == null ? "" : listPath + ".") + key
-                    + ": missing (expected " + expected + ")");
-        }
-        if (c.getIsNull(key)) {
-            throw new IllegalArgumentException(where(c.getValue(key)) + ROOT + "."
-                    + (listPath == null ? "" : listPath + ".") + key + ": expected " + expected + ", found null");
-        }
-        return c.getValue(key);
-    }
-
-    private static IllegalArgumentException wrong(String key, String listPath, String expected, ConfigValue v) {
-        return new IllegalArgumentException(where(v) + ROOT + "." + (listPath == null ? "" : listPath + ".") + key
-                + ": expected " + expected + ", found " + v.render(ConfigRenderOptions.concise()));
-    }
-
-    /** "file: line N: " for values written in a file or --set; empty for defaults. */
-    private static String where(ConfigValue v) {
-        var o = v.origin();
-        if (o == null || o.description() == null || o.description().contains("reference.conf")) {
-            return "";
-        }
-        String d = o.filename() != null ? o.filename() : o.description().replaceAll(": \\d+$", "");
-        return o.lineNumber() > 0 && !d.startsWith("--set") ? d + ": line " + o.lineNumber() + ": " : d + ": ";
     }
 }

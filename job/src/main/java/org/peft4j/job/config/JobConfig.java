@@ -34,42 +34,126 @@ public record JobConfig(
     /** One training source of a mixture. */
     public record Source(String dataset, String path, double weight) implements Serializable {}
 
-    /** @param evalPath null when evaluation is off */
+    /**
+     * @param evalPath null when evaluation reads no file (off, or a split of the training data)
+     * @param evalSplit {@code data.eval.split}: a fraction (below 1) or a number of the training records held out
+     *     as the evaluation set, null for none
+     * @param microBatchRows rows per forward/backward; gradients accumulate over batchRows / microBatchRows of them
+     * @param trainOnInputs score the prompt's tokens too (LLM-Adapters' train_on_inputs), not only the response's
+     */
     public record Data(
             Task task,
             List<Source> train,
             String evalDataset,
             String evalPath,
             int evalMaxRecords,
+            Double evalSplit,
             String template,
             int maxLength,
             int batchRows,
+            int microBatchRows,
+            boolean trainOnInputs,
             String onBadRecord)
             implements Serializable {
         public boolean sequenceTask() {
             return task == Task.SEQUENCE;
         }
+
+        /** Whether a round evaluates at all (a file or a split). */
+        public boolean evaluates() {
+            return evalPath != null || evalSplit != null;
+        }
     }
 
+    /**
+     * @param rounds null when {@code epochs} decides them (see {@link #resolve})
+     * @param epochs passes over the training data, or null when {@code rounds} is set
+     * @param warmupRatio a fraction of the total steps for linear warm-up, or null (then {@code warmupSteps})
+     * @param maxGradNorm clip the global gradient norm to this, or null for no clipping
+     */
     public record Train(
-            int rounds,
+            Integer rounds,
+            Double epochs,
             int localSteps,
             OptimizerKind optimizer,
             double lr,
             LrScheduleKind lrSchedule,
             int warmupSteps,
-            double weightDecay)
+            Double warmupRatio,
+            double weightDecay,
+            Double maxGradNorm,
+            double adamBeta1,
+            double adamBeta2,
+            double adamEps)
             implements Serializable {
+
+        /** The run's optimizer steps; needs the rounds ({@link #resolve} them first when epochs were given). */
         public long totalSteps() {
+            if (rounds == null) {
+                throw new IllegalStateException("train.epochs set: the rounds are resolved from the data first");
+            }
             return (long) rounds * localSteps;
+        }
+
+        /** Warm-up steps: {@code warmup_steps}, or ceil(ratio * total steps) as HF Trainer computes it. */
+        public long warmup() {
+            return warmupRatio == null ? warmupSteps : (long) Math.ceil(warmupRatio * totalSteps());
+        }
+
+        /**
+         * With {@code epochs}: the rounds that cover them, an epoch being ceil(examples / (executors * batch rows))
+         * steps of every executor (the mean shard's batches); with {@code rounds}: unchanged.
+         */
+        public Train resolve(long examples, int executors, int batchRows) {
+            if (rounds != null) {
+                return this;
+            }
+            long perEpoch = Math.max(1, (examples + (long) executors * batchRows - 1) / ((long) executors * batchRows));
+            long steps = (long) Math.ceil(epochs * perEpoch);
+            int r = (int) Math.max(1, (steps + localSteps - 1) / localSteps);
+            return new Train(
+                    r,
+                    epochs,
+                    localSteps,
+                    optimizer,
+                    lr,
+                    lrSchedule,
+                    warmupSteps,
+                    warmupRatio,
+                    weightDecay,
+                    maxGradNorm,
+                    adamBeta1,
+                    adamBeta2,
+                    adamEps);
         }
     }
 
     public record Spark(String master, int executors, java.util.Map<String, String> conf) implements Serializable {}
 
-    public record Checkpoint(int every, int keep) implements Serializable {}
+    /** @param best keep best/ by this evaluation metric, or null */
+    public record Checkpoint(int every, int keep, Best best) implements Serializable {}
 
-    public record Eval(int every, int maxNewTokens) implements Serializable {}
+    /**
+     * {@code checkpoint.best}: the evaluation metric that picks best/ and whether higher is better.
+     *
+     * @param metric eval_loss, eval_accuracy or a GLUE metric (eval_f1, eval_matthews_correlation, ...)
+     */
+    public record Best(String metric, boolean maximize) implements Serializable {
+        /** Whether {@code value} beats {@code best} (any value beats null). */
+        public boolean better(double value, Double best) {
+            return best == null || (maximize ? value > best : value < best);
+        }
+    }
+
+    /** @param maxNewTokens null: 32 for commonsense and GLUE, 256 for math, as LLM-Adapters evaluates */
+    public record Eval(int every, Integer maxNewTokens, int numBeams) implements Serializable {
+        public int maxNewTokens(String dataset) {
+            if (maxNewTokens != null) {
+                return maxNewTokens;
+            }
+            return dataset.equals("metamath") || dataset.equals("gsm8k") ? 256 : 32;
+        }
+    }
 
     /** {@code data.task}: what the model learns. */
     public enum Task implements KeyedOption {

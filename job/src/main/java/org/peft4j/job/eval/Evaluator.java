@@ -1,7 +1,6 @@
 package org.peft4j.job.eval;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,22 +8,18 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.peft4j.adapters.model.LossSum;
 import org.peft4j.adapters.model.llama.LlamaModel;
-import org.peft4j.datasets.Datasets;
 import org.peft4j.datasets.batch.Batcher;
 import org.peft4j.datasets.batch.ExampleTokenizer;
 import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.datasets.commonsense.CommonsenseTask;
 import org.peft4j.datasets.glue.GlueMetrics;
-import org.peft4j.datasets.glue.GlueReader;
 import org.peft4j.datasets.glue.GlueRecord;
 import org.peft4j.datasets.glue.GlueTask;
 import org.peft4j.datasets.math.MathAnswer;
 import org.peft4j.datasets.prompt.PromptTemplate;
-import org.peft4j.datasets.read.BadRecords;
 import org.peft4j.datasets.record.InstructionRecord;
 import org.peft4j.datasets.tokenize.Tokenizer;
 import org.peft4j.job.config.JobConfig;
-import org.peft4j.job.fs.Locations;
 import org.peft4j.job.worker.BatchPlan;
 import org.peft4j.job.worker.Worker;
 
@@ -38,22 +33,24 @@ public final class Evaluator {
 
     private Evaluator() {}
 
+    /** Evaluates on {@code data.eval.path}. */
     public static Map<String, Object> evaluate(Worker w, JobConfig c) throws IOException {
-        String path = c.data().evalPath();
+        return evaluate(w, c, EvalRecords.fromFile(c));
+    }
+
+    /**
+     * Evaluates on {@code records} (a file's, or those {@code data.eval.split} held out), scored as
+     * {@code data.eval.dataset} says; generation with {@code eval.num_beams} beams and
+     * {@code eval.max_new_tokens} (by default 32, or 256 for math) new tokens.
+     */
+    public static Map<String, Object> evaluate(Worker w, JobConfig c, EvalRecords eval) {
         String dataset = c.data().evalDataset();
-        int max = c.data().evalMaxRecords();
         LlamaModel model = w.model().model();
         Tokenizer tok = w.model().tokenizer();
         Map<String, Object> out = new LinkedHashMap<>();
         if (c.data().sequenceTask()) {
             GlueTask task = GlueTask.ofDataset(dataset);
-            List<GlueRecord> records = new ArrayList<>();
-            try (InputStream in = Locations.open(path);
-                    GlueReader r = new GlueReader(task, in, path, BadRecords.failing())) {
-                while (r.hasNext() && records.size() < max) {
-                    records.add(r.next());
-                }
-            }
+            List<GlueRecord> records = eval.glue();
             ExampleTokenizer et =
                     new ExampleTokenizer(tok, PromptTemplate.ALPACA, c.data().maxLength());
             double[] pred = new double[records.size()];
@@ -76,15 +73,10 @@ public final class Evaluator {
             GlueMetrics.compute(task, pred, gold).forEach((k, v) -> out.put("eval_" + k, v));
             return out;
         }
-        List<InstructionRecord> records = new ArrayList<>();
-        try (InputStream in = Locations.open(path);
-                Datasets.RecordStream s = Datasets.instructions(dataset, in, path, BadRecords.failing())) {
-            while (s.hasNext() && records.size() < max) {
-                records.add(s.next());
-            }
-        }
+        List<InstructionRecord> records = eval.instructions();
         PromptTemplate template = PromptTemplate.named(c.data().template());
-        ExampleTokenizer et = new ExampleTokenizer(tok, template, c.data().maxLength());
+        ExampleTokenizer et = new ExampleTokenizer(
+                tok, template, c.data().maxLength(), c.data().trainOnInputs());
         LossSum loss = LossSum.ZERO;
         int correct = 0;
         for (int s = 0; s < records.size(); s += ROWS) {
@@ -96,7 +88,11 @@ public final class Evaluator {
                 prompts[i] = tok.encode(template.prompt(chunk.get(i)));
             }
             loss = loss.plus(model.causalLm(BatchPlan.toTokenBatch(Batcher.pad(ex, 1, tok.padId())), false));
-            int[][] generated = model.generate(prompts, c.eval().maxNewTokens(), tok.eosId());
+            int[][] generated = model.generate(
+                    prompts,
+                    c.eval().maxNewTokens(dataset),
+                    tok.eosId(),
+                    c.eval().numBeams());
             for (int i = 0; i < chunk.size(); i++) {
                 correct +=
                         correct(dataset, tok.decode(generated[i]), chunk.get(i).answer()) ? 1 : 0;

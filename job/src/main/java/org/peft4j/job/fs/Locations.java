@@ -98,6 +98,33 @@ public final class Locations {
         return d.getFileSystem(hadoop).exists(new Path(d, name));
     }
 
+    /**
+     * The files a data path names, as Spark's {@code binaryFiles} reads it: a file, every file of a directory, or a
+     * glob; sorted. Fails when it names nothing.
+     */
+    public static java.util.List<String> files(String location) throws IOException {
+        Path p = isLocal(location) ? new Path(localPath(location).toUri()) : new Path(location);
+        FileSystem fs = p.getFileSystem(hadoop);
+        var matches = fs.globStatus(p);
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (var st : matches == null ? new org.apache.hadoop.fs.FileStatus[0] : matches) {
+            if (st.isDirectory()) {
+                for (var f : fs.listStatus(st.getPath())) {
+                    if (f.isFile()) {
+                        out.add(f.getPath().toString());
+                    }
+                }
+            } else {
+                out.add(st.getPath().toString());
+            }
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException(location + ": no such file");
+        }
+        out.sort(null);
+        return out;
+    }
+
     /** Names of the directories directly under {@code dir} (empty when it does not exist). */
     public static java.util.List<String> listDirs(String dir) throws IOException {
         java.util.List<String> out = new java.util.ArrayList<>();

@@ -8,6 +8,7 @@ import java.util.Map;
  *
  * @param loss mean training loss over the round's steps on all executors
  * @param lr learning rate of the round's last step
+ * @param gradNorm mean global gradient norm of the round's steps, before clipping
  * @param sequences sequences trained on (the averaging weight)
  * @param seconds wall time of the round's training and averaging (evaluation excluded)
  * @param broadcastBytes adapter state sent to the executors
@@ -19,6 +20,7 @@ public record RoundMetrics(
         long globalStep,
         double loss,
         double lr,
+        double gradNorm,
         long sequences,
         long tokens,
         double seconds,
@@ -37,6 +39,7 @@ public record RoundMetrics(
         m.put("global_step", globalStep);
         m.put("loss", loss);
         m.put("lr", lr);
+        m.put("grad_norm", gradNorm);
         m.put("sequences", sequences);
         m.put("tokens", tokens);
         m.put("tokens_per_s", tokensPerSecond());

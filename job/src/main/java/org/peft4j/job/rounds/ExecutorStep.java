@@ -5,9 +5,9 @@ import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.api.java.function.Function2;
 import org.apache.spark.broadcast.Broadcast;
-import org.peft4j.adapters.model.LossSum;
 import org.peft4j.datasets.batch.PaddedBatch;
 import org.peft4j.datasets.batch.TokenizedExample;
+import org.peft4j.datasets.shard.ShardKey;
 import org.peft4j.job.state.AdapterState;
 import org.peft4j.job.worker.BatchPlan;
 import org.peft4j.job.worker.RunSpec;
@@ -52,28 +52,37 @@ public final class ExecutorStep
     public static PartitionResult train(Worker w, RoundInput in, List<TokenizedExample> shard, int partition) {
         var c = w.spec().config();
         AdapterState.fromBytes(in.state(), "round " + in.round()).applyTo(w.adapters(), w.optimizer());
+        w.adapters().setTotalSteps(in.totalSteps());
         BatchPlan plan = new BatchPlan(
                 shard,
                 c.data().batchRows(),
                 w.model().tokenizer().padId(),
                 c.run().seed(),
                 partition);
-        LossSum loss = LossSum.ZERO;
+        PartitionResult.Stats stats = new PartitionResult.Stats(0, 0, 0, 0, 0);
         double rows = 0;
-        long tokens = 0;
         for (int k = 0; k < in.lrs().length; k++) {
             long s = in.step() + k;
             PaddedBatch b = plan.batch(s);
-            loss = loss.plus(w.trainer().step(BatchPlan.toTokenBatch(b), s, in.lrs()[k]));
+            var r = w.trainer()
+                    .step(
+                            BatchPlan.microBatches(b, c.data().microBatchRows()),
+                            s,
+                            in.lrs()[k],
+                            dropoutSeed(c.run().seed(), partition, s));
+            stats = stats.plus(
+                    new PartitionResult.Stats(r.loss().sum(), r.loss().count(), b.realTokens(), r.gradNorm(), 1));
             rows += b.rows();
-            tokens += b.realTokens();
         }
         return PartitionResult.of(
                 AdapterState.viewOf(w.adapters(), w.optimizer()),
                 w.adapters().aggregation().extras(w.adapters()),
                 rows,
-                loss.sum(),
-                loss.count(),
-                tokens);
+                stats);
+    }
+
+    /** The adapter-dropout seed of a step: the same for that step wherever it runs. */
+    public static long dropoutSeed(long runSeed, int partition, long step) {
+        return ShardKey.of(runSeed, "dropout", Integer.toString(partition), Long.toString(step));
     }
 }

@@ -6,7 +6,10 @@ import org.peft4j.job.config.JobConfig;
 public final class LrSchedule {
     private LrSchedule() {}
 
-    /** Linear warm-up over {@code warmup_steps}, then the schedule's decay over the remaining steps. */
+    /**
+     * Linear warm-up over {@code warmup_steps} (or {@code warmup_ratio} of the total), then the schedule's decay over
+     * the remaining steps. {@code t} must have its rounds resolved.
+     */
     public static double at(JobConfig.Train t, long step) {
         if (step < t.warmupSteps()) {
             return t.lr() * (step + 1) / t.warmupSteps();

@@ -10,14 +10,12 @@ import org.peft4j.job.state.AdapterState;
 
 /**
  * One partition's round, as example-weighted sums: {@code weight * value} for every tensor and moment (in double,
- * so that one partition averages back to its exact values), plus the weight (sequences trained on), the loss sum and
- * count, and tokens. Sums add up across partitions; the driver divides by the total weight.
+ * so that one partition averages back to its exact values), plus the weight (sequences trained on) and its
+ * {@link Stats}. Sums add up across partitions; the driver divides by the total weight.
  */
 public record PartitionResult(
         double weight,
-        double lossSum,
-        long lossCount,
-        long tokens,
+        Stats stats,
         long optimizerSteps,
         LinkedHashMap<String, double[]> sums,
         LinkedHashMap<String, long[]> shapes)
@@ -26,15 +24,30 @@ public record PartitionResult(
     private static final String MOMENT = "m/";
     private static final String EXTRA = "x/";
 
+    /**
+     * What a round's steps did, summed: loss over its count (tokens or rows), tokens, and the pre-clipping gradient
+     * norms of the steps.
+     */
+    public record Stats(double lossSum, long lossCount, long tokens, double gradNormSum, long steps)
+            implements Serializable {
+        public Stats plus(Stats o) {
+            return new Stats(
+                    lossSum + o.lossSum,
+                    lossCount + o.lossCount,
+                    tokens + o.tokens,
+                    gradNormSum + o.gradNormSum,
+                    steps + o.steps);
+        }
+    }
+
     /** @param extras the method's aggregation extras (e.g. LoRA's s A B per target), summed like the tensors */
-    public static PartitionResult of(
-            AdapterState s, Map<String, INDArray> extras, double weight, double lossSum, long lossCount, long tokens) {
+    public static PartitionResult of(AdapterState s, Map<String, INDArray> extras, double weight, Stats stats) {
         LinkedHashMap<String, double[]> sums = new LinkedHashMap<>();
         LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
         put(s.tensors(), TENSOR, weight, sums, shapes);
         put(s.moments(), MOMENT, weight, sums, shapes);
         put(new java.util.TreeMap<>(extras), EXTRA, weight, sums, shapes);
-        return new PartitionResult(weight, lossSum, lossCount, tokens, s.optimizerSteps(), sums, shapes);
+        return new PartitionResult(weight, stats, s.optimizerSteps(), sums, shapes);
     }
 
     private static void put(
@@ -68,14 +81,7 @@ public record PartitionResult(
             }
             out.put(k, c);
         });
-        return new PartitionResult(
-                weight + o.weight,
-                lossSum + o.lossSum,
-                lossCount + o.lossCount,
-                tokens + o.tokens,
-                optimizerSteps,
-                out,
-                shapes);
+        return new PartitionResult(weight + o.weight, stats.plus(o.stats), optimizerSteps, out, shapes);
     }
 
     /** The example-weighted average state. */

@@ -7,4 +7,4 @@ import java.io.Serializable;
  * {@link org.peft4j.job.state.AdapterState}), the global step the round starts at, and the learning rate of each of
  * its local steps.
  */
-public record RoundInput(int round, long step, byte[] state, double[] lrs) implements Serializable {}
+public record RoundInput(int round, long step, long totalSteps, byte[] state, double[] lrs) implements Serializable {}

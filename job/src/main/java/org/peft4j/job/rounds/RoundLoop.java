@@ -10,10 +10,12 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.datasets.batch.TokenizedExample;
+import org.peft4j.job.checkpoint.BestAdapter;
 import org.peft4j.job.checkpoint.CheckpointFiles;
 import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.eval.EvalRecords;
 import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.metrics.MetricsLog;
 import org.peft4j.job.metrics.RoundMetrics;
@@ -65,59 +67,78 @@ public final class RoundLoop {
                 RunLayout.checkpoints(c.run().output()), c.checkpoint().keep());
         long step = 0;
         int startRound = 0;
+        Double resumedBest = null;
         Optional<CheckpointStore.Loaded> ck = store.latest();
         if (ck.isPresent()) {
             var resume = CheckpointFiles.resume(ck.get(), c, driver.adapters(), driver.optimizer());
             step = resume.globalStep();
             startRound = resume.nextRound();
+            resumedBest = resume.best();
             log.printf(
                     "peft4j: resuming from %s (round %d done, global step %d)%n", resume.dir(), startRound - 1, step);
         }
         MetricsLog metrics = new MetricsLog(c.run().output(), ck.isPresent());
         Broadcast<RunSpec> specB = sc.broadcast(spec);
-        TrainData.Prepared data =
-                shards != null ? new TrainData.Prepared(shards, shards.count(), 0, 0, 0) : TrainData.prepare(sc, specB);
+        TrainData.Prepared data = shards != null
+                ? new TrainData.Prepared(shards, shards.count(), 0, 0, 0, EvalRecords.NONE)
+                : TrainData.prepare(sc, specB);
         log.println(data.summary(c));
+        JobConfig.Train train = c.train()
+                .resolve(data.examples(), c.spark().executors(), c.data().batchRows());
+        if (c.train().epochs() != null) {
+            log.printf(
+                    "peft4j: %s epochs = %d rounds of %d steps (%d steps)%n",
+                    c.train().epochs(), train.rounds(), train.localSteps(), train.totalSteps());
+        }
+        driver.adapters().setTotalSteps(train.totalSteps());
+        EvalRecords evalRecords =
+                !c.data().evaluates() ? null : c.data().evalSplit() != null ? data.heldOut() : EvalRecords.fromFile(c);
+        BestAdapter best = new BestAdapter(c, resumedBest);
 
         List<Map<String, Object>> rounds = new ArrayList<>();
         Map<String, Object> lastEval = Map.of();
-        for (int r = startRound; r < c.train().rounds(); r++) {
+        for (int r = startRound; r < train.rounds(); r++) {
             long t0 = System.nanoTime();
             byte[] state =
                     AdapterState.viewOf(driver.adapters(), driver.optimizer()).toBytes();
-            double[] lrs = learningRates(c.train(), step);
-            Broadcast<RoundInput> in = sc.broadcast(new RoundInput(r, step, state, lrs));
+            double[] lrs = learningRates(train, step);
+            Broadcast<RoundInput> in = sc.broadcast(new RoundInput(r, step, train.totalSteps(), state, lrs));
             PartitionResult total = PairwiseTreeSum.of(
                     data.shards().mapPartitionsWithIndex(new ExecutorStep(specB, in), true),
                     c.spark().executors());
             in.destroy();
             total.average(DataType.FLOAT).applyTo(driver.adapters(), driver.optimizer());
             driver.adapters().aggregation().fold(driver.adapters(), total.averageExtras(DataType.FLOAT));
-            step += c.train().localSteps();
+            step += train.localSteps();
             double seconds = (System.nanoTime() - t0) / 1e9;
 
-            boolean last = r == c.train().rounds() - 1;
-            Map<String, Object> eval =
-                    c.data().evalPath() != null && due(r, c.eval().every(), last)
-                            ? Evaluator.evaluate(driver, c)
-                            : Map.of();
+            boolean last = r == train.rounds() - 1;
+            Map<String, Object> eval = evalRecords != null && due(r, c.eval().every(), last)
+                    ? Evaluator.evaluate(driver, c, evalRecords)
+                    : Map.of();
             lastEval = eval.isEmpty() ? lastEval : eval;
+            if (!eval.isEmpty() && best.offer(eval, driver.adapters(), r, step)) {
+                log.println("peft4j: best " + c.checkpoint().best().metric() + " so far, adapter written to "
+                        + RunLayout.bestDir(c.run().output()));
+            }
+            var stats = total.stats();
             RoundMetrics m = new RoundMetrics(
                     r,
                     step,
-                    total.lossSum() / total.lossCount(),
+                    stats.lossSum() / stats.lossCount(),
                     lrs[lrs.length - 1],
+                    stats.gradNormSum() / stats.steps(),
                     (long) total.weight(),
-                    total.tokens(),
+                    stats.tokens(),
                     seconds,
                     state.length,
                     total.payloadBytes() * c.spark().executors(),
                     eval);
             metrics.append(m.toMap());
             rounds.add(m.toMap());
-            log.println(m.progressLine(c.train().rounds()));
+            log.println(m.progressLine(train.rounds()));
             if (due(r, c.checkpoint().every(), last)) {
-                var files = CheckpointFiles.of(driver.adapters(), driver.optimizer(), c, r, step);
+                var files = CheckpointFiles.of(driver.adapters(), driver.optimizer(), c, r, step, best.value());
                 log.println("peft4j: checkpoint " + store.write(step, files));
             }
         }

@@ -19,6 +19,7 @@ import org.peft4j.datasets.shard.Mixture;
 import org.peft4j.datasets.shard.ShardKey;
 import org.peft4j.datasets.spark.SparkRecords;
 import org.peft4j.job.config.JobConfig;
+import org.peft4j.job.eval.EvalRecords;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
 import org.peft4j.job.worker.WorkerCache;
@@ -32,7 +33,14 @@ import org.peft4j.job.worker.WorkerCache;
 public final class TrainData {
     private TrainData() {}
 
-    public record Prepared(JavaRDD<TokenizedExample> shards, long examples, long truncated, long read, long skipped) {
+    /** @param heldOut the records {@code data.eval.split} held out for evaluation (empty without a split) */
+    public record Prepared(
+            JavaRDD<TokenizedExample> shards,
+            long examples,
+            long truncated,
+            long read,
+            long skipped,
+            EvalRecords heldOut) {
         /** The line the driver prints once the shards are ready. */
         public String summary(JobConfig c) {
             return String.format(
@@ -57,6 +65,7 @@ public final class TrainData {
         long seed = c.run().seed();
         int n = c.spark().executors();
         JavaRDD<TokenizedExample> tokenized;
+        EvalRecords heldOut;
         List<LongAccumulator[]> readers = new ArrayList<>();
         if (c.data().sequenceTask()) {
             List<JavaRDD<GlueRecord>> parts = new ArrayList<>();
@@ -64,6 +73,9 @@ public final class TrainData {
                 GlueTask task = GlueTask.ofDataset(s.dataset());
                 parts.add(SparkRecords.glue(sc, task, s.path(), policy, read, skipped));
             }
+            Split<GlueRecord> split = split(parts, EvalRecords::key, c);
+            parts = split.train();
+            heldOut = new EvalRecords(List.of(), split.heldOut());
             JavaRDD<GlueRecord> all = mix(sc, parts, c.data().train(), seed, TrainData::glueKey);
             tokenized = tokenize(
                     SparkRecords.shard(all, n, r -> glueKey(r, seed)),
@@ -78,6 +90,9 @@ public final class TrainData {
                 parts.add(r.records());
                 readers.add(new LongAccumulator[] {r.read(), r.skipped()});
             }
+            Split<InstructionRecord> split = split(parts, EvalRecords::key, c);
+            parts = split.train();
+            heldOut = new EvalRecords(split.heldOut(), List.of());
             JavaRDD<InstructionRecord> all = mix(sc, parts, c.data().train(), seed, ShardKey::of);
             tokenized = tokenize(SparkRecords.shard(all, n, seed), spec, ExampleTokenizer::causal, truncated, empty);
         }
@@ -110,7 +125,7 @@ public final class TrainData {
             r += a[0].value();
             s += a[1].value();
         }
-        return new Prepared(tokenized, examples, truncated.value(), r, s);
+        return new Prepared(tokenized, examples, truncated.value(), r, s, heldOut);
     }
 
     /**
@@ -146,6 +161,59 @@ public final class TrainData {
 
     static long glueKey(GlueRecord r, long seed) {
         return ShardKey.of(seed, r.text(), r.pair(), r.label());
+    }
+
+    /** The training parts without the held-out records, and the held-out ones (by key, up to max_records). */
+    record Split<T>(List<JavaRDD<T>> train, List<T> heldOut) {}
+
+    /** {@code data.eval.split}: see {@link EvalRecords}; the held-out records never reach training. */
+    private static <T> Split<T> split(List<JavaRDD<T>> parts, KeyFn<T> key, JobConfig c) {
+        Double split = c.data().evalSplit();
+        if (split == null) {
+            return new Split<>(parts, List.of());
+        }
+        long seed = c.run().seed();
+        JavaRDD<T> all = parts.get(0);
+        for (int i = 1; i < parts.size(); i++) {
+            all = all.union(parts.get(i));
+        }
+        long threshold;
+        if (split < 1) {
+            threshold = 0;
+        } else {
+            long n = (long) (double) split;
+            List<Long> smallest = all.map(r -> key.apply(r, seed)).takeOrdered((int) Math.min(n, Integer.MAX_VALUE));
+            if (smallest.size() < n) {
+                throw new IllegalArgumentException("peft4j.data.eval.split: expected at most " + smallest.size()
+                        + " (the training records), found " + n);
+            }
+            threshold = smallest.get(smallest.size() - 1);
+        }
+        HeldOut<T> held = new HeldOut<>(key, seed, split, threshold);
+        List<JavaRDD<T>> train = new ArrayList<>();
+        for (JavaRDD<T> p : parts) {
+            train.add(p.filter(r -> !held.test(r)));
+        }
+        List<T> out = all.filter(held::test).takeOrdered(c.data().evalMaxRecords(), held);
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("peft4j.data.eval.split: expected a fraction that holds out at least"
+                    + " one training record, found " + split + " (none held out)");
+        }
+        return new Split<>(train, out);
+    }
+
+    /** Whether a record is held out, and the order held-out records are taken in (by key). */
+    record HeldOut<T>(KeyFn<T> key, long seed, double split, long threshold)
+            implements java.io.Serializable, java.util.Comparator<T> {
+        boolean test(T r) {
+            long k = key.apply(r, seed);
+            return split < 1 ? EvalRecords.inFraction(k, split) : k <= threshold;
+        }
+
+        @Override
+        public int compare(T a, T b) {
+            return Long.compare(key.apply(a, seed), key.apply(b, seed));
+        }
     }
 
     /** Weighted mixture of the sources; one source is used as it is. */
@@ -188,7 +256,8 @@ public final class TrainData {
         return new ExampleTokenizer(
                 w.model().tokenizer(),
                 PromptTemplate.named(c.data().template()),
-                c.data().maxLength());
+                c.data().maxLength(),
+                c.data().trainOnInputs());
     }
 
     public static List<TokenizedExample> sorted(List<TokenizedExample> l) {

@@ -30,11 +30,20 @@ public record Worker(
     public static Worker build(RunSpec spec) throws IOException {
         JobConfig c = spec.config();
         LoadedModel model = ModelLoader.load(c.model().path());
-        AdapterSet adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
+        AdapterSet adapters;
+        try {
+            adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
+        } catch (IllegalArgumentException e) {
+            throw e.getMessage().startsWith("layers:")
+                    ? new IllegalArgumentException("peft4j.adapter." + e.getMessage(), e)
+                    : e;
+        }
         if (c.model().adapter() != null) {
             ModelLoader.loadAdapterValues(c.model().adapter(), adapters);
         }
-        adapters.setTotalSteps(c.train().totalSteps());
+        if (c.train().rounds() != null) { // with epochs the rounds come from the data: each round sets them
+            adapters.setTotalSteps(c.train().totalSteps());
+        }
         SequenceHead head = null;
         if (c.data().sequenceTask()) {
             head = SequenceHead.init(
@@ -48,12 +57,18 @@ public record Worker(
             case SGD -> new Sgd();
             case ADAMW ->
                 new AdamW(
-                        AdamW.DEFAULT_BETA1,
-                        AdamW.DEFAULT_BETA2,
-                        AdamW.DEFAULT_EPS,
+                        c.train().adamBeta1(),
+                        c.train().adamBeta2(),
+                        c.train().adamEps(),
                         c.train().weightDecay());
         };
         return new Worker(
-                spec, model, adapters, head, optimizer, new LocalTrainer(model.model(), adapters, head, optimizer));
+                spec,
+                model,
+                adapters,
+                head,
+                optimizer,
+                new LocalTrainer(
+                        model.model(), adapters, head, optimizer, c.train().maxGradNorm()));
     }
 }

@@ -11,6 +11,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.peft4j.adapters.lamda.LamdaOptions;
+import org.peft4j.adapters.model.llama.LlamaConfig;
+import org.peft4j.adapters.plan.ParamPlan;
 
 class ConfigLoaderTest {
     @TempDir
@@ -99,16 +101,74 @@ class ConfigLoaderTest {
         Path root = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
         JobConfig quick = ConfigLoader.load(root.resolve("conf/quickstart.conf").toString(), List.of());
         assertEquals("builtin:tiny-llama", quick.model().path());
-        JobConfig cs = ConfigLoader.load(
-                root.resolve("conf/examples/commonsense-lamda.conf").toString(), List.of());
-        assertEquals(32, cs.adapter().rank());
+        LlamaConfig llama2 = LlamaConfig.parse(
+                Files.readAllBytes(root.resolve("conf/model-configs/llama-2-7b.json")), "llama-2-7b.json");
+        List<Path> examples;
+        try (var files = Files.list(root.resolve("conf/examples"))) {
+            examples =
+                    files.filter(f -> f.toString().endsWith(".conf")).sorted().toList();
+        }
+        assertEquals(8, examples.size(), examples.toString());
+        for (Path f : examples) {
+            JobConfig c = ConfigLoader.load(f.toString(), List.of());
+            // Validated as a run on LLaMA-2-7B would be: ranks, targets and layers against the model's shapes
+            // (LaMDA++'s counts need the weights' spectra; its rank budget is LaMDA's).
+            if (!c.adapter().method().name().equals("lamda++")) {
+                assertTrue(ParamPlan.of(llama2, c.adapter()).trainable() > 0, f.toString());
+            }
+            assertTrue(c.data().batchRows() % c.data().microBatchRows() == 0, f.toString());
+        }
+        // The LLM-Adapters recipes as users run them: batch 16 over micro-batches of 4, 3 epochs, lr 3e-4,
+        // val_set_size 120, dropout 0.05, the best eval_loss kept, 4 beams; 32 new tokens for commonsense, 256 math.
+        for (String name : List.of(
+                "commonsense-lamda",
+                "commonsense-lora",
+                "commonsense-neat",
+                "metamath-lamda",
+                "metamath-lora",
+                "metamath-neat")) {
+            JobConfig c = ConfigLoader.load(
+                    root.resolve("conf/examples/" + name + ".conf").toString(), List.of());
+            assertEquals(16, c.data().batchRows(), name);
+            assertEquals(4, c.data().microBatchRows(), name);
+            assertEquals(3.0, c.train().epochs(), name);
+            assertNull(c.train().rounds(), name);
+            assertEquals(3e-4, c.train().lr(), name);
+            assertEquals(120.0, c.data().evalSplit(), name);
+            assertNull(c.data().evalPath(), name);
+            assertEquals(0.05, c.adapter().dropout(), name);
+            assertEquals(new JobConfig.Best("eval_loss", false), c.checkpoint().best(), name);
+            assertEquals(4, c.eval().numBeams(), name);
+            assertEquals(1.0, c.train().maxGradNorm(), name);
+            assertTrue(c.data().trainOnInputs(), name + ": finetune.py trains on inputs by default");
+            boolean math = name.startsWith("metamath");
+            assertEquals(math ? 512 : 256, c.data().maxLength(), name);
+            assertEquals(math ? 256 : 32, c.eval().maxNewTokens(c.data().evalDataset()), name);
+            assertEquals(
+                    name.substring(name.indexOf('-') + 1), c.adapter().method().name(), name);
+        }
+        JobConfig neatS = ConfigLoader.load(
+                root.resolve("conf/examples/commonsense-neat.conf").toString(), List.of());
+        assertEquals(4, neatS.adapter().layers().get(0), "Neat-S: adapters from layer 4 on");
+        assertEquals(28, neatS.adapter().layers().size());
+        assertEquals(
+                28 * 5,
+                ParamPlan.of(llama2, neatS.adapter()).rows().stream()
+                        .mapToInt(ParamPlan.Row::count)
+                        .sum());
         JobConfig mm = ConfigLoader.load(
-                root.resolve("conf/examples/metamath-neat.conf").toString(), List.of());
+                root.resolve("conf/examples/mixture-metamath-commonsense-neat.conf")
+                        .toString(),
+                List.of());
         assertEquals(2, mm.data().train().size());
-        assertEquals("neat", mm.adapter().method().name());
         JobConfig sst = ConfigLoader.load(
                 root.resolve("conf/examples/glue-sst2-lamdapp.conf").toString(), List.of());
         assertTrue(sst.data().sequenceTask());
         assertEquals("lamda++", sst.adapter().method().name());
+        String e = assertThrows(
+                        IllegalArgumentException.class,
+                        () -> ParamPlan.of(llama2, neatS.adapter().withDropoutAndLayers(0, List.of(4, 32))))
+                .getMessage();
+        assertEquals("layers: expected layer indices in 0..31, found 32", e);
     }
 }

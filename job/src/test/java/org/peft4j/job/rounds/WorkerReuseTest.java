@@ -41,7 +41,7 @@ class WorkerReuseTest {
 
     /** Two local steps at lr 0.01 from global step {@code step}, through the executor step the job ships. */
     static AdapterState trainRound(Worker w, byte[] state, List<TokenizedExample> shard, int p, long step) {
-        ExecutorStep.train(w, new RoundInput(0, step, state, new double[] {1e-2, 1e-2}), shard, p);
+        ExecutorStep.train(w, new RoundInput(0, step, 40, state, new double[] {1e-2, 1e-2}), shard, p);
         return AdapterState.viewOf(w.adapters(), w.optimizer());
     }
 }

@@ -93,4 +93,64 @@ final class Generation {
         }
         return out;
     }
+
+    /**
+     * Beam search for one prompt ({@link BeamSearch}, as transformers' generate with num_beams > 1): the prompt is
+     * run once and its keys and values copied to every beam; each step runs the beams' last tokens through the KV
+     * cache, which is reordered as beams are kept.
+     */
+    int[] beam(int[] prompt, int numBeams, int maxNewTokens, java.util.Set<Integer> stopIds) {
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("every prompt needs at least one token");
+        }
+        LlamaConfig c = model.config();
+        int promptLen = prompt.length;
+        KvCache cache = new KvCache(
+                c, numBeams, promptLen + maxNewTokens, model.weights().dataType());
+        int[] pos = new int[promptLen];
+        for (int t = 0; t < promptLen; t++) {
+            pos[t] = t;
+        }
+        Pass first = new Pass(1, promptLen, 0, model.rotary().tables(pos, 1, promptLen), null, cache, false);
+        INDArray h = model.run(prompt, first);
+        double[][] firstLogProbs = logSoftmax(model.logitsOf(h.getRows(promptLen - 1)));
+        cache.reorder(new int[numBeams]); // every beam starts from the prompt in block 0
+        int[] past = {promptLen};
+        BeamSearch.Step step = new BeamSearch.Step() {
+            @Override
+            public double[][] next(int[] lastTokens) {
+                int[] p = new int[numBeams];
+                Arrays.fill(p, past[0]);
+                Pass pass = new Pass(numBeams, 1, past[0], model.rotary().tables(p, numBeams, 1), null, cache, false);
+                INDArray out = model.run(lastTokens, pass);
+                past[0]++;
+                return logSoftmax(model.logitsOf(out));
+            }
+
+            @Override
+            public void reorder(int[] sourceBeams) {
+                cache.reorder(sourceBeams);
+            }
+        };
+        return BeamSearch.run(firstLogProbs[0], numBeams, maxNewTokens, stopIds, 1.0, step);
+    }
+
+    /** Row-wise log-softmax of float logits, in double. */
+    private static double[][] logSoftmax(INDArray logits) {
+        double[][] out = new double[(int) logits.rows()][];
+        for (int r = 0; r < out.length; r++) {
+            double[] row = logits.getRow(r).toDoubleVector();
+            double max = Arrays.stream(row).max().orElse(0);
+            double z = 0;
+            for (double v : row) {
+                z += Math.exp(v - max);
+            }
+            double log = max + Math.log(z);
+            for (int i = 0; i < row.length; i++) {
+                row[i] -= log;
+            }
+            out[r] = row;
+        }
+        return out;
+    }
 }

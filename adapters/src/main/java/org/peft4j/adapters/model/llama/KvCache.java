@@ -34,4 +34,23 @@ final class KvCache {
     INDArray values(int layer) {
         return values[layer];
     }
+
+    /** Row block j becomes a copy of row block {@code sources[j]} (beam search keeps the beams it continues). */
+    void reorder(int[] sources) {
+        for (INDArray[] arrays : new INDArray[][] {keys, values}) {
+            for (int l = 0; l < arrays.length; l++) {
+                INDArray old = arrays[l].dup();
+                for (int j = 0; j < sources.length; j++) {
+                    arrays[l].get(rows(j)).assign(old.get(rows(sources[j])));
+                }
+            }
+        }
+    }
+
+    private org.nd4j.linalg.indexing.INDArrayIndex[] rows(int block) {
+        return new org.nd4j.linalg.indexing.INDArrayIndex[] {
+            org.nd4j.linalg.indexing.NDArrayIndex.interval((long) block * capacity, (long) (block + 1) * capacity),
+            org.nd4j.linalg.indexing.NDArrayIndex.all()
+        };
+    }
 }

@@ -66,14 +66,21 @@ public final class LlamaModel {
      * the mean loss into every trainable adapter tensor (accumulated: call {@code zeroGrad} between steps).
      */
     public LossSum causalLm(TokenBatch batch, boolean train) {
+        return causalLm(batch, train, scoredTokens(batch));
+    }
+
+    /**
+     * As {@link #causalLm(TokenBatch, boolean)}, the gradient being that of the summed NLL over {@code scoredInStep}
+     * tokens: for micro-batches of one optimizer step, whose gradients add up to the step's mean over all of them.
+     */
+    public LossSum causalLm(TokenBatch batch, boolean train, long scoredInStep) {
         if (batch.labels() == null) {
             throw new IllegalArgumentException("causal LM needs labels");
         }
         INDArray h = forward(batch, train);
         int[] targets = shiftedTargets(batch);
-        long scored = Arrays.stream(targets).filter(t -> t >= 0).count();
         INDArray dh = train ? scratch.get("dHidden", h.rows(), h.columns()) : null;
-        LossSum loss = lmLoss.compute(h, lmHead(), targets, scored == 0 ? 0 : 1.0 / scored, dh);
+        LossSum loss = lmLoss.compute(h, lmHead(), targets, scoredInStep == 0 ? 0 : 1.0 / scoredInStep, dh);
         if (train) {
             backward(dh);
         }
@@ -82,12 +89,17 @@ public final class LlamaModel {
 
     /** Sequence classification or regression through {@code head}, which trains with the adapters. */
     public LossSum sequence(TokenBatch batch, SequenceHead head, boolean train) {
+        return sequence(batch, head, train, batch.rows());
+    }
+
+    /** As {@link #sequence(TokenBatch, SequenceHead, boolean)}, the gradient that of the mean over {@code rowsInStep}. */
+    public LossSum sequence(TokenBatch batch, SequenceHead head, boolean train, long rowsInStep) {
         if (batch.targets() == null) {
             throw new IllegalArgumentException("a sequence head needs one target per row");
         }
         INDArray h = forward(batch, train);
         INDArray dh = train ? scratch.get("dHidden", h.rows(), h.columns()) : null;
-        LossSum loss = head.loss(h, batch, dh);
+        LossSum loss = head.loss(h, batch, dh, rowsInStep);
         if (train) {
             backward(dh);
         }
@@ -109,9 +121,26 @@ public final class LlamaModel {
 
     /** Greedy decoding until {@code eosId} or any of the config's {@code eos_token_id}s; see {@link Generation}. */
     public int[][] generate(int[][] prompts, int maxNewTokens, int eosId) {
+        return generate(prompts, maxNewTokens, eosId, 1);
+    }
+
+    /**
+     * Greedy decoding (one beam, batched) or beam search (several, one prompt at a time, as transformers' generate
+     * with num_beams, length_penalty 1, early_stopping False), until {@code eosId} or any of the config's
+     * {@code eos_token_id}s.
+     */
+    public int[][] generate(int[][] prompts, int maxNewTokens, int eosId, int numBeams) {
         java.util.Set<Integer> stops = new java.util.HashSet<>(config.eosTokenIds());
         stops.add(eosId);
-        return new Generation(this).greedy(prompts, maxNewTokens, stops);
+        Generation g = new Generation(this);
+        if (numBeams <= 1) {
+            return g.greedy(prompts, maxNewTokens, stops);
+        }
+        int[][] out = new int[prompts.length][];
+        for (int i = 0; i < prompts.length; i++) {
+            out[i] = g.beam(prompts[i], numBeams, maxNewTokens, stops);
+        }
+        return out;
     }
 
     // ---- internals shared with Generation
@@ -161,6 +190,11 @@ public final class LlamaModel {
         for (int l = layers.size() - 1; l >= lowest; l--) {
             d = layers.get(l).backward(d, l > lowest);
         }
+    }
+
+    /** Tokens a batch's causal LM loss scores: labels shifted by one, ignored labels left out. */
+    public static long scoredTokens(TokenBatch b) {
+        return Arrays.stream(shiftedTargets(b)).filter(t -> t >= 0).count();
     }
 
     /** Token t of a row predicts labels[t + 1]; the last token of each row predicts nothing. */

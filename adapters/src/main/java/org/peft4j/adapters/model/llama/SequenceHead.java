@@ -60,6 +60,11 @@ public final class SequenceHead {
      * d loss / d hidden (zero except at the pooled tokens).
      */
     public LossSum loss(INDArray hidden, TokenBatch batch, INDArray dHidden) {
+        return loss(hidden, batch, dHidden, batch.rows());
+    }
+
+    /** As {@link #loss(INDArray, TokenBatch, INDArray)}, the gradient that of the mean over {@code rowsInStep} rows. */
+    public LossSum loss(INDArray hidden, TokenBatch batch, INDArray dHidden, long rowsInStep) {
         INDArray logits = logits(hidden, batch);
         int rows = batch.rows();
         double[] t = batch.targets();
@@ -69,7 +74,7 @@ public final class SequenceHead {
             if (regression()) {
                 double e = logits.getDouble(r, 0) - t[r];
                 sum += e * e;
-                dLogits.putScalar(r, 0, 2 * e / rows);
+                dLogits.putScalar(r, 0, 2 * e / rowsInStep);
             } else {
                 int y = (int) t[r];
                 if (y < 0 || y >= labels() || y != t[r]) {
@@ -85,7 +90,7 @@ public final class SequenceHead {
                 sum += Math.log(z) + max - row.getDouble(y);
                 for (int c = 0; c < labels(); c++) {
                     double p = Math.exp(row.getDouble(c) - max) / z;
-                    dLogits.putScalar(r, c, (p - (c == y ? 1 : 0)) / rows);
+                    dLogits.putScalar(r, c, (p - (c == y ? 1 : 0)) / rowsInStep);
                 }
             }
         }
