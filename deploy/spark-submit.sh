@@ -48,6 +48,9 @@ conf=(
   --conf "spark.task.cpus=${PEFT4J_EXECUTOR_CORES:-8}"
   # A failed task (lost executor) is retried; the round then completes with the same result.
   --conf "spark.task.maxFailures=4"
+  # oneDNN's threads allocate through malloc: one glibc arena per thread kept ~1 GB more resident (FINDINGS.md).
+  --conf "spark.executorEnv.MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}"
+  --conf "spark.yarn.appMasterEnv.MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}"
 )
 if $gpu; then
   # One GPU per executor and per task; the discovery script ships with Spark (examples/src/main/scripts).

@@ -1,0 +1,179 @@
+package org.peft4j.adapters.linalg;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.matmul;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * oneDNN ({@code org.bytedeco:dnnl} 2.5.2, the JavaCPP 1.5.7 build ND4J's own JavaCPP matches). FLOAT through
+ * {@code dnnl_sgemm} (row-major, like cblas: its AVX-512 kernels measured 2x OpenBLAS 0.3.19 on this machine);
+ * BFLOAT16 x BFLOAT16 into FLOAT through a matmul primitive with AVX-512 BF16 (or AMX) instructions, created once
+ * per shape, stride, transposition and (alpha, beta) and kept per thread; DOUBLE (gradient checks) through OpenBLAS.
+ */
+final class OneDnnGemm implements GemmBackend {
+    private static volatile OneDnnGemm instance;
+    private static volatile String loadError;
+
+    /** Per thread: a stream and the primitives made so far, by shape key. */
+    private final ThreadLocal<PerThread> perThread = ThreadLocal.withInitial(PerThread::new);
+
+    private final engine cpu;
+
+    private OneDnnGemm() {
+        cpu = new engine(engine.kind.cpu, 0);
+    }
+
+    /** The backend, or null when oneDNN's native library does not load here. */
+    static OneDnnGemm load() {
+        if (instance == null) {
+            synchronized (OneDnnGemm.class) {
+                if (instance == null) {
+                    try {
+                        org.bytedeco.javacpp.Loader.load(dnnl.class);
+                        instance = new OneDnnGemm();
+                    } catch (Throwable t) {
+                        loadError = t.toString();
+                        return null;
+                    }
+                }
+            }
+        }
+        return instance;
+    }
+
+    /** Why oneDNN did not load, or null. */
+    static String loadError() {
+        return loadError;
+    }
+
+    @Override
+    public String name() {
+        return "onednn";
+    }
+
+    @Override
+    public boolean bf16() {
+        return true;
+    }
+
+    @Override
+    public void gemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            Blas.Block a,
+            Blas.Block b,
+            double beta,
+            Blas.Block c) {
+        DataType type = Blas.checkTypes(a, b, c, true);
+        if (type == DataType.DOUBLE) {
+            OpenBlasGemm.INSTANCE.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+            return;
+        }
+        if (a.base().dataType() == DataType.FLOAT) {
+            int status = dnnl.dnnl_sgemm(
+                    (byte) (transA ? 'T' : 'N'),
+                    (byte) (transB ? 'T' : 'N'),
+                    m,
+                    n,
+                    k,
+                    (float) alpha,
+                    Blas.floats(a),
+                    a.ld(),
+                    Blas.floats(b),
+                    b.ld(),
+                    (float) beta,
+                    Blas.floats(c),
+                    c.ld());
+            if (status != dnnl.dnnl_success) {
+                throw new IllegalStateException(
+                        "dnnl_sgemm failed with status " + status + " for " + m + " x " + n + " x " + k);
+            }
+            return;
+        }
+        perThread.get().bf16(this, transA, transB, m, n, k, alpha, a, b, beta, c);
+    }
+
+    /** A bf16 matmul primitive and the memory objects its execution rebinds to each call's arrays. */
+    private record Bf16(matmul primitive, memory src, memory weights, memory dst, IntMemoryMap args) {}
+
+    private record Key(
+            boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {}
+
+    private static final class PerThread {
+        private stream stream;
+        private final Map<Key, Bf16> primitives = new HashMap<>();
+
+        void bf16(
+                OneDnnGemm owner,
+                boolean transA,
+                boolean transB,
+                int m,
+                int n,
+                int k,
+                double alpha,
+                Blas.Block a,
+                Blas.Block b,
+                double beta,
+                Blas.Block c) {
+            if (stream == null) {
+                stream = new stream(owner.cpu);
+            }
+            Key key = new Key(transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), (float) alpha, (float) beta);
+            Bf16 p = primitives.computeIfAbsent(key, x -> create(owner.cpu, x));
+            p.src().set_data_handle(Blas.address(a));
+            p.weights().set_data_handle(Blas.address(b));
+            p.dst().set_data_handle(Blas.address(c));
+            p.primitive().execute(stream, p.args());
+            stream._wait();
+        }
+
+        private static Bf16 create(engine cpu, Key x) {
+            memory.desc src = desc(x.m(), x.k(), x.lda(), x.transA(), memory.data_type.bf16);
+            memory.desc weights = desc(x.k(), x.n(), x.ldb(), x.transB(), memory.data_type.bf16);
+            memory.desc dst = desc(x.m(), x.n(), x.ldc(), false, memory.data_type.f32);
+            primitive_attr attr = new primitive_attr();
+            if (x.alpha() != 1f) {
+                attr.set_output_scales(0, new float[] {x.alpha()});
+            }
+            if (x.beta() != 0f) {
+                post_ops ops = new post_ops();
+                ops.append_sum(x.beta(), 0);
+                attr.set_post_ops(ops);
+            }
+            matmul primitive = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
+            Pointer none = new Pointer();
+            memory s = new memory(src, cpu, none);
+            memory w = new memory(weights, cpu, none);
+            memory d = new memory(dst, cpu, none);
+            IntMemoryMap args = new IntMemoryMap();
+            args.put(DNNL_ARG_SRC, s);
+            args.put(DNNL_ARG_WEIGHTS, w);
+            args.put(DNNL_ARG_DST, d);
+            return new Bf16(primitive, s, w, d, args);
+        }
+
+        /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */
+        private static memory.desc desc(int rows, int cols, int ld, boolean trans, memory.data_type type) {
+            long[] strides = trans ? new long[] {1, ld} : new long[] {ld, 1};
+            return new memory.desc(new LongPointer(new long[] {rows, cols}), type, new LongPointer(strides), false);
+        }
+    }
+}
