@@ -84,6 +84,87 @@ class FaultTest {
         AdapterStates.assertBitEqual(without, withKill);
     }
 
+    @Test
+    void killingAnExecutorJvmDuringEvaluationRetriesToTheSameMetrics() throws Exception {
+        JobConfig c = TestConfigs.smallQuickstart(
+                tmp.resolve("eval-kill"),
+                "train.rounds=2",
+                "data.eval.path=\"" + ROOT.resolve("conf/samples/commonsense_eval.json") + "\"",
+                "data.eval.max_records=24",
+                "eval.every=1",
+                "eval.max_new_tokens=24");
+        Path home = TestJvm.localClusterSparkHome(tmp.resolve("spark-home-eval"));
+        System.setProperty("spark.testing", "true");
+        System.setProperty("spark.test.home", home.toString());
+        RoundLoop.Outcome withKill;
+        RoundLoop.Outcome without;
+        try {
+            without = run(c, null);
+            withKill = run(c, ": eval");
+        } finally {
+            System.clearProperty("spark.testing");
+            System.clearProperty("spark.test.home");
+        }
+        assertEquals(without.rounds().size(), withKill.rounds().size());
+        for (int r = 0; r < without.rounds().size(); r++) {
+            for (String k : List.of("eval_records", "eval_loss", "eval_accuracy", "loss")) {
+                assertEquals(
+                        without.rounds().get(r).get(k), withKill.rounds().get(r).get(k), "round " + r + " " + k);
+            }
+        }
+        AdapterStates.assertBitEqual(without.state(), withKill.state());
+    }
+
+    /**
+     * local-cluster with two executor JVMs; with {@code killAt}, one executor is killed -9 as soon as a Spark job whose
+     * description contains it starts.
+     */
+    static RoundLoop.Outcome run(JobConfig c, String killAt) throws Exception {
+        SparkConf conf = LocalSpark.withExecutorJvms(
+                        LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"), TestJvm.flags())
+                .set("spark.task.maxFailures", "4");
+        try (JavaSparkContext sc = new JavaSparkContext(conf)) {
+            AtomicReference<Long> killed = new AtomicReference<>();
+            if (killAt != null) {
+                sc.sc().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+                    @Override
+                    public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+                        String d =
+                                e.properties() == null ? null : e.properties().getProperty("spark.job.description");
+                        if (d != null && d.contains(killAt) && killed.get() == null) {
+                            new Thread(() -> {
+                                        try {
+                                            Thread.sleep(100); // the tasks are launched
+                                        } catch (InterruptedException ignored) {
+                                            Thread.currentThread().interrupt();
+                                        }
+                                        ProcessHandle.current()
+                                                .descendants()
+                                                .filter(h -> h.info()
+                                                        .command()
+                                                        .orElse("")
+                                                        .endsWith("java"))
+                                                .findFirst()
+                                                .ifPresent(h -> {
+                                                    h.destroyForcibly();
+                                                    killed.set(h.pid());
+                                                });
+                                    })
+                                    .start();
+                        }
+                    }
+                });
+            }
+            RoundLoop.Outcome o = RoundLoop.run(sc, c, new PrintStream(new ByteArrayOutputStream()));
+            if (killAt != null) {
+                assertTrue(killed.get() != null, "an executor JVM was killed during a job '" + killAt + "'");
+            }
+            return o;
+        } finally {
+            org.peft4j.job.fs.Locations.deleteRecursively(c.run().output());
+        }
+    }
+
     /** local-cluster with two executor JVMs; with {@code kill}, one executor is killed -9 once round 2 runs. */
     static AdapterState train(JobConfig c, boolean kill) throws Exception {
         SparkConf conf = LocalSpark.withExecutorJvms(

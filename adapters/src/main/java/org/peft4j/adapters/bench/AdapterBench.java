@@ -35,8 +35,13 @@ public final class AdapterBench {
      * own products could reach, measured at their shape.
      */
     public static double gemmRate(int m, int k, int n, int reps) {
-        INDArray a = Nd4j.rand(DataType.FLOAT, m, k);
-        INDArray b = Nd4j.rand(DataType.FLOAT, k, n);
+        return gemmRate(m, k, n, reps, DataType.FLOAT);
+    }
+
+    /** The same, with inputs of {@code type} (FLOAT, or BFLOAT16 into an fp32 result). */
+    public static double gemmRate(int m, int k, int n, int reps, DataType type) {
+        INDArray a = Nd4j.rand(DataType.FLOAT, m, k).castTo(type);
+        INDArray b = Nd4j.rand(DataType.FLOAT, k, n).castTo(type);
         INDArray c = Nd4j.create(DataType.FLOAT, m, n);
         Gemm.set(c, a, false, b, false);
         double best = Double.MAX_VALUE;

@@ -19,15 +19,21 @@ import org.peft4j.adapters.registry.AdapterMethods;
 import org.peft4j.adapters.train.LocalTrainer;
 
 /**
- * A training step of a whole LLaMA-shaped model on synthetic tokens, timed the way the PyTorch peer
- * ({@code ../shared/peer/torch_llama_bench.py}) times it: same shapes, same FLOP count, MFU against the fp32 GEMM
- * rate of a 2048^3 product measured in the same process. Run one method per process so that peak RSS is its own.
+ * A training step of a whole LLaMA-shaped model on synthetic tokens, timed the way the peers
+ * ({@code ../shared/peer/hf_peft_bench.py}, {@code torch_llama_bench.py}) time it: same shapes, same FLOP count, MFU
+ * against the GEMM rate (fp32, or bf16 for a bf16 model) of a 2048^3 product measured in the same process. Run one
+ * method per process so that peak RSS is its own.
  */
 public final class ModelBench {
     private ModelBench() {}
 
-    /** The synthetic configuration; {@link #ffn} 0 means the peer's default 8d/3 rounded down to 64. */
+    /**
+     * The synthetic configuration; {@link #ffn} 0 means the peer's default 8d/3 rounded down to 64. {@code model},
+     * when not null, is a real model's config.json (LLaMA-2-7B, say) whose dimensions replace d, ffn, layers, heads,
+     * kv-heads and vocab: random weights of that shape are built in memory.
+     */
     public record Shape(
+            LlamaConfig model,
             int d,
             int ffn,
             int layers,
@@ -38,6 +44,22 @@ public final class ModelBench {
             int batch,
             int rank,
             List<String> targets) {
+        /** This shape with a real model's dimensions. */
+        public Shape of(LlamaConfig c) {
+            return new Shape(
+                    c,
+                    c.hiddenSize(),
+                    c.intermediateSize(),
+                    c.numHiddenLayers(),
+                    c.numAttentionHeads(),
+                    c.numKeyValueHeads(),
+                    c.vocabSize(),
+                    seq,
+                    batch,
+                    rank,
+                    targets);
+        }
+
         public int ffnOrDefault() {
             return ffn > 0 ? ffn : (int) (8.0 * d / 3) / 64 * 64;
         }
@@ -47,6 +69,9 @@ public final class ModelBench {
         }
 
         LlamaConfig config() {
+            if (model != null) {
+                return model;
+            }
             return LlamaConfig.llama(
                     d,
                     ffnOrDefault(),
@@ -76,6 +101,8 @@ public final class ModelBench {
 
     public record Result(
             String method,
+            String dtype,
+            String gemm,
             double tokensPerSecond,
             double stepSeconds,
             long trainable,
@@ -83,9 +110,12 @@ public final class ModelBench {
             double gemmGflops,
             double mfu) {}
 
-    /** @param method none (forward only), lora, lamda, lamda-frozen-b or neat */
-    public static Result run(Shape s, String method, int steps) throws IOException {
-        LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, DataType.FLOAT));
+    /**
+     * @param method none (forward only), lora, lamda, lamda-frozen-b or neat
+     * @param storage FLOAT, or BFLOAT16 for the embedding, linears and head (model.dtype = bfloat16)
+     */
+    public static Result run(Shape s, String method, int steps, DataType storage) throws IOException {
+        LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, storage));
         boolean train = !method.equals("none");
         LocalTrainer trainer = null;
         long first = 0;
@@ -110,15 +140,25 @@ public final class ModelBench {
         int[] mask = new int[n];
         Arrays.fill(mask, 1);
         TokenBatch batch = new TokenBatch(s.batch(), s.seq(), ids, mask, ids, null);
-        step(model, trainer, batch, first);
-        long t = System.nanoTime();
+        step(model, trainer, batch, first); // warm-up: buffers, primitives
+        double dt = Double.MAX_VALUE; // the best step, as the peers report theirs
         for (int i = 0; i < steps; i++) {
+            long t = System.nanoTime();
             step(model, trainer, batch, first + 1 + i);
+            dt = Math.min(dt, (System.nanoTime() - t) / 1e9);
         }
-        double dt = (System.nanoTime() - t) / 1e9 / steps;
-        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5);
+        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5, storage);
         long trainable = trainer == null ? 0 : trainer.adapters().trainableCount();
-        return new Result(method, n / dt, dt, trainable, peakRssMb(), gemm, s.flops(train) / dt / 1e9 / gemm);
+        return new Result(
+                method,
+                storage == DataType.BFLOAT16 ? "bfloat16" : "float32",
+                org.peft4j.adapters.linalg.Blas.backend().name(),
+                n / dt,
+                dt,
+                trainable,
+                peakRssMb(),
+                gemm,
+                s.flops(train) / dt / 1e9 / gemm);
     }
 
     private static void step(LlamaModel model, LocalTrainer trainer, TokenBatch batch, long step) {

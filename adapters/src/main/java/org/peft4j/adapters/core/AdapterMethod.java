@@ -64,6 +64,9 @@ public interface AdapterMethod extends java.io.Serializable {
         return Aggregation.AVERAGE;
     }
 
-    /** Per-target trainable counts. */
-    record TargetParams(long trainable, long trainableAfterFreeze) {}
+    /**
+     * Per-target trainable counts, and how many tensors still train once freezing is done (each travels with its
+     * optimizer moments every round).
+     */
+    record TargetParams(long trainable, long trainableAfterFreeze, int tensorsAfterFreeze) {}
 }

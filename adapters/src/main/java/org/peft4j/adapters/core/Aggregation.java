@@ -26,4 +26,12 @@ public interface Aggregation {
 
     /** On the driver, after {@code set} holds the averaged state: folds in the averaged extras. */
     void fold(AdapterSet set, Map<String, INDArray> averagedExtras);
+
+    /**
+     * Full names of the frozen tensors {@link #fold} changes: they travel to the executors whole every round, while
+     * other frozen tensors travel once.
+     */
+    default java.util.Set<String> folded(AdapterSet set) {
+        return java.util.Set.of();
+    }
 }

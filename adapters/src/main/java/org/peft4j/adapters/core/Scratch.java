@@ -20,9 +20,14 @@ public final class Scratch {
 
     /** A c-order {@code rows x cols} buffer named {@code key}; its contents are whatever the last user left. */
     public INDArray get(String key, long rows, long cols) {
+        return get(key, rows, cols, dataType);
+    }
+
+    /** As {@link #get(String, long, long)}, of another element type (a bf16 copy of an input, say). */
+    public INDArray get(String key, long rows, long cols, DataType type) {
         INDArray b = buffers.get(key);
-        if (b == null || b.rows() != rows || b.columns() != cols) {
-            b = Nd4j.create(dataType, rows, cols);
+        if (b == null || b.rows() != rows || b.columns() != cols || b.dataType() != type) {
+            b = Nd4j.create(type, rows, cols);
             buffers.put(key, b);
         }
         return b;

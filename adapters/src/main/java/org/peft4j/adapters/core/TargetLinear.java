@@ -1,6 +1,8 @@
 package org.peft4j.adapters.core;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Gemm;
 
 /**
@@ -8,6 +10,10 @@ import org.peft4j.adapters.linalg.Gemm;
  * computes only {@code dx = dy W0^T} plus the adapter's part, and the adapter's own tensor gradients.
  *
  * <p>Output and input-gradient buffers are owned by this layer and reused: a later call overwrites them.
+ *
+ * <p>W0 may be stored in BFLOAT16 (half the memory): then {@code x W0} and {@code dy W0^T} round their fp32 input to
+ * bf16 and accumulate in fp32, as torch's bf16 linears do, and everything else (bias, adapter, outputs, gradients)
+ * stays fp32 ({@link #computeType()}).
  */
 public final class TargetLinear {
     private final String path;
@@ -34,7 +40,7 @@ public final class TargetLinear {
         this.path = path;
         this.w0 = w0;
         this.bias = bias;
-        this.scratch = new Scratch(w0.dataType());
+        this.scratch = new Scratch(computeType(w0));
         this.backwardScratch = scratch;
         this.forwardScratch = scratch;
     }
@@ -66,8 +72,52 @@ public final class TargetLinear {
         return path;
     }
 
+    /** W0 as stored (FLOAT, DOUBLE, or BFLOAT16); see {@link #computeType()}. */
     public INDArray weight() {
         return w0;
+    }
+
+    /** The type activations, gradients and adapter tensors of this layer have: W0's, or FLOAT for a bf16 W0. */
+    public DataType computeType() {
+        return computeType(w0);
+    }
+
+    static DataType computeType(INDArray w0) {
+        return w0.dataType() == DataType.BFLOAT16 ? DataType.FLOAT : w0.dataType();
+    }
+
+    /** W0 in {@link #computeType()}: W0 itself, or for a bf16 W0 a new array of its exact fp32 values. */
+    public INDArray weightForCompute() {
+        return w0.dataType() == DataType.BFLOAT16 ? w0.castTo(DataType.FLOAT) : w0;
+    }
+
+    /**
+     * {@code f} of {@link #weightForCompute()}; a bf16 W0's fp32 copy is freed as soon as {@code f} returns (left to
+     * the garbage collector, a 7B model's copies piled up to gigabytes of native memory). {@code f} must not keep it.
+     */
+    public <T> T withWeightForCompute(java.util.function.Function<INDArray, T> f) {
+        INDArray w = weightForCompute();
+        try {
+            return f.apply(w);
+        } finally {
+            if (w != w0) {
+                w.close();
+            }
+        }
+    }
+
+    /**
+     * {@code out = in W0} or {@code in W0^T}; with a bf16 W0, {@code in} rounded to bf16 first, in a buffer of the
+     * (model-wide, when shared) backward scratch: it is dead as soon as the product is made.
+     */
+    private void baseProduct(INDArray out, INDArray in, boolean transposeW0) {
+        if (w0.dataType() != DataType.BFLOAT16) {
+            Gemm.set(out, in, false, w0, transposeW0);
+            return;
+        }
+        INDArray rounded = backwardScratch.get("bf16.in." + in.columns(), in.rows(), in.columns(), DataType.BFLOAT16);
+        Bf16.round(in, rounded);
+        Gemm.set(out, rounded, false, w0, transposeW0);
     }
 
     public int dIn() {
@@ -111,7 +161,7 @@ public final class TargetLinear {
     /** y = x W0 (+ b) (+ s delta(x) unless merged). The result is a buffer owned by this layer. */
     public INDArray forward(INDArray x, boolean train) {
         INDArray y = forwardScratch.get(yKey, x.rows(), dOut());
-        Gemm.set(y, x, false, w0, false);
+        baseProduct(y, x, false);
         if (bias != null) {
             y.addiRowVector(bias);
         }
@@ -159,7 +209,7 @@ public final class TargetLinear {
         INDArray dx = null;
         if (needDx) {
             dx = backwardScratch.get(dxKey, dy.rows(), dIn());
-            Gemm.set(dx, dy, false, w0, true);
+            baseProduct(dx, dy, true);
         }
         if (adapter != null && droppedForward && dx != null) {
             // The adapter's input was dropout(x): its gradient passes through the same mask, drawn again.
@@ -179,16 +229,23 @@ public final class TargetLinear {
         if (adapter == null || merged) {
             return;
         }
-        if (adapter.deltaDependsOnBase()) {
+        if (adapter.deltaDependsOnBase() || w0.dataType() == DataType.BFLOAT16) {
             unmergedW0 = w0.dup();
         }
-        w0.addi(adapter.scaledDeltaWeight());
+        if (w0.dataType() == DataType.BFLOAT16) {
+            withWeightForCompute(w -> {
+                Bf16.round(w.addi(adapter.scaledDeltaWeight()), w0);
+                return null;
+            });
+        } else {
+            w0.addi(adapter.scaledDeltaWeight());
+        }
         merged = true;
     }
 
     /**
-     * Restores W0 and re-enables the adapter path: W0 -= s dW (up to rounding), or, when dW depends on W0 (Neat), the
-     * copy kept at merge time, exactly.
+     * Restores W0 and re-enables the adapter path: W0 -= s dW (up to rounding), or, when dW depends on W0 (Neat) or
+     * W0 is bf16 (whose rounding would not undo), the copy kept at merge time, exactly.
      */
     public void unmerge() {
         if (!merged) {

@@ -317,8 +317,7 @@ public final class AdapterCheckpoint {
             if (t == null) {
                 throw new IllegalArgumentException(source + ": module to save " + name + " missing from " + TENSORS);
             }
-            extras.add(
-                    AdapterParam.trainable(name, t.castTo(layers.get(0).weight().dataType())));
+            extras.add(AdapterParam.trainable(name, t.castTo(layers.get(0).computeType())));
         }
         if (!unused.isEmpty()) {
             throw new IllegalArgumentException(

@@ -37,10 +37,13 @@ public record LamdaMethod() implements AdapterMethod {
     public static LamdaAdapter create(
             TargetLinear target, int rank, double alpha, LamdaOptions o, long seed, TruncatedSvd.Result svd) {
         var rng = Init.forModule(seed, target.path());
-        if (svd == null && o.init() != LamdaInit.RANDOM) {
-            svd = TruncatedSvd.compute(target.weight(), rank, svdSeed(seed, target));
-        }
-        return LamdaAdapter.init(target.weight(), rank, alpha, o, svd, rng);
+        TruncatedSvd.Result given = svd;
+        return target.withWeightForCompute(w0 -> {
+            TruncatedSvd.Result s = given != null || o.init() == LamdaInit.RANDOM
+                    ? given
+                    : TruncatedSvd.compute(w0, rank, svdSeed(seed, target));
+            return LamdaAdapter.init(w0, rank, alpha, o, s, rng);
+        });
     }
 
     /** The seed of a target's randomized SVD. */
@@ -54,7 +57,7 @@ public record LamdaMethod() implements AdapterMethod {
     }
 
     public static LamdaAdapter blank(TargetLinear target, int r, double alpha, LamdaOptions o) {
-        var type = target.weight().dataType();
+        var type = target.computeType();
         int dOut = target.dOut();
         INDArray residual = o.init() == LamdaInit.SVD_RESIDUAL ? Nd4j.zeros(type, r, dOut) : null;
         return new LamdaAdapter(
@@ -69,6 +72,6 @@ public record LamdaMethod() implements AdapterMethod {
     /** r^2 + r d_out while B trains, r^2 once it is frozen. */
     @Override
     public TargetParams paramsPerTarget(int dIn, int dOut, int rank, MethodOptions options) {
-        return new TargetParams((long) rank * rank + (long) rank * dOut, (long) rank * rank);
+        return new TargetParams((long) rank * rank + (long) rank * dOut, (long) rank * rank, 1);
     }
 }

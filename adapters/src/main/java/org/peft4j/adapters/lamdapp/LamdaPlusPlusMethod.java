@@ -40,9 +40,10 @@ public record LamdaPlusPlusMethod() implements AdapterMethod {
         for (TargetLinear t : targets) {
             int maxRank = Math.min(t.dIn(), t.dOut());
             int k = Math.min(pp.rMax(), maxRank);
-            TruncatedSvd.Result svd = TruncatedSvd.compute(t.weight(), k, LamdaMethod.svdSeed(spec.seed(), t));
+            TruncatedSvd.Result svd =
+                    t.withWeightForCompute(w0 -> TruncatedSvd.compute(w0, k, LamdaMethod.svdSeed(spec.seed(), t)));
             svds.put(t.path(), svd);
-            double total = t.weight().norm2Number().doubleValue();
+            double total = t.withWeightForCompute(w0 -> w0.norm2Number().doubleValue());
             spectra.add(
                     new RankAllocator.ModuleSpectrum(t.path(), svd.sigma().toDoubleVector(), total * total, maxRank));
         }

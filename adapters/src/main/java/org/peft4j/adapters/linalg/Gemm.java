@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -12,7 +13,31 @@ public final class Gemm {
 
     public static INDArray into(
             INDArray out, INDArray a, boolean transA, INDArray b, boolean transB, double alpha, double beta) {
-        if (whole(out) && whole(a) && whole(b) && a.dataType() == out.dataType() && b.dataType() == out.dataType()) {
+        if (out.dataType() == DataType.BFLOAT16) {
+            // A bf16 weight changed in place (a residual taken out of W0): computed in fp32, rounded once.
+            INDArray f = out.castTo(DataType.FLOAT);
+            into(f, a, transA, b, transB, alpha, beta);
+            Bf16.round(f, out);
+            return out;
+        }
+        boolean bf16 = a.dataType() == DataType.BFLOAT16 || b.dataType() == DataType.BFLOAT16;
+        if (bf16 && a.dataType() != b.dataType()) {
+            // A bf16 weight times an fp32 adapter tensor: the weight's exact fp32 values, so the adapter's maths
+            // stays fp32 (the hot base products round their fp32 input to bf16 on purpose, in TargetLinear).
+            return into(
+                    out,
+                    a.dataType() == DataType.BFLOAT16 ? a.castTo(DataType.FLOAT) : a,
+                    transA,
+                    b.dataType() == DataType.BFLOAT16 ? b.castTo(DataType.FLOAT) : b,
+                    transB,
+                    alpha,
+                    beta);
+        }
+        if (whole(out)
+                && whole(a)
+                && whole(b)
+                && a.dataType() == b.dataType()
+                && (a.dataType() == out.dataType() || (bf16 && out.dataType() == DataType.FLOAT))) {
             // Straight to OpenBLAS: measured ~10% faster than Nd4j.gemm's op dispatch at layer shapes.
             int m = (int) (transA ? a.columns() : a.rows());
             int k = (int) (transA ? a.rows() : a.columns());
@@ -38,14 +63,15 @@ public final class Gemm {
         return Nd4j.gemm(a, b, out, transA, transB, alpha, beta);
     }
 
-    /** A whole c-order rank-2 float/double array: what {@link Blas} can address directly. */
+    /** A whole c-order rank-2 float/double/bf16 array: what {@link Blas} can address directly. */
     private static boolean whole(INDArray x) {
         return x.rank() == 2
                 && x.ordering() == 'c'
                 && !x.isView()
                 && x.offset() == 0
-                && (x.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT
-                        || x.dataType() == org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+                && (x.dataType() == DataType.FLOAT
+                        || x.dataType() == DataType.DOUBLE
+                        || x.dataType() == DataType.BFLOAT16)
                 && x.stride(0) == x.columns()
                 && x.stride(1) == 1;
     }

@@ -13,6 +13,7 @@ import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
 import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.stream;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -111,15 +112,52 @@ final class OneDnnGemm implements GemmBackend {
         perThread.get().bf16(this, transA, transB, m, n, k, alpha, a, b, beta, c);
     }
 
+    /** Whether the CPU oneDNN runs on has bf16 dot-product instructions (AVX512_BF16, or AMX). */
+    boolean fastBf16() {
+        int isa = dnnl.dnnl_get_effective_cpu_isa();
+        return (isa & dnnl.dnnl_cpu_isa_avx512_core_bf16) == dnnl.dnnl_cpu_isa_avx512_core_bf16;
+    }
+
+    /** {@code n} floats at {@code src} to bf16 at {@code dst}, rounded to nearest even (a reorder primitive). */
+    void toBf16(Pointer src, Pointer dst, long n) {
+        perThread.get().reorder(this, src, dst, n);
+    }
+
     /** A bf16 matmul primitive and the memory objects its execution rebinds to each call's arrays. */
     private record Bf16(matmul primitive, memory src, memory weights, memory dst, IntMemoryMap args) {}
 
     private record Key(
             boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {}
 
+    /** An f32 -> bf16 reorder of n elements and its two memory objects. */
+    private record Reorder(reorder primitive, memory src, memory dst) {}
+
     private static final class PerThread {
         private stream stream;
         private final Map<Key, Bf16> primitives = new HashMap<>();
+        private final Map<Long, Reorder> reorders = new HashMap<>();
+
+        void reorder(OneDnnGemm owner, Pointer src, Pointer dst, long n) {
+            if (stream == null) {
+                stream = new stream(owner.cpu);
+            }
+            Reorder r = reorders.computeIfAbsent(n, x -> {
+                Pointer none = new Pointer();
+                memory s = new memory(
+                        new memory.desc(new LongPointer(new long[] {x}), memory.data_type.f32, memory.format_tag.a),
+                        owner.cpu,
+                        none);
+                memory d = new memory(
+                        new memory.desc(new LongPointer(new long[] {x}), memory.data_type.bf16, memory.format_tag.a),
+                        owner.cpu,
+                        none);
+                return new Reorder(new reorder(s, d), s, d);
+            });
+            r.src().set_data_handle(src);
+            r.dst().set_data_handle(dst);
+            r.primitive().execute(stream, r.src(), r.dst());
+            stream._wait();
+        }
 
         void bf16(
                 OneDnnGemm owner,

@@ -50,7 +50,11 @@ public final class TruncatedSvd {
             throw new IllegalArgumentException("SVD rank: expected 1.." + Math.min(m, n) + ", found " + k);
         }
         Result full = Math.min(m, n) <= EXACT_MAX ? exact(w) : randomized(w, k, seed);
-        return full.truncate(k);
+        Result out = full.truncate(k); // copies
+        full.u.close();
+        full.sigma.close();
+        full.vt.close();
+        return out;
     }
 
     /** Exact thin SVD through QR of the tall orientation. */
@@ -77,7 +81,10 @@ public final class TruncatedSvd {
         return new Result(u, s, vt.dup('c'));
     }
 
-    /** Randomized range finder for the leading k directions, then an exact SVD of the small projection. */
+    /**
+     * Randomized range finder for the leading k directions, then an exact SVD of the small projection. Temporaries
+     * are freed as soon as they are dead: at 7B, 224 targets' worth left to the garbage collector is gigabytes.
+     */
     static Result randomized(INDArray w, int k, long seed) {
         int m = (int) w.rows();
         int n = (int) w.columns();
@@ -86,26 +93,40 @@ public final class TruncatedSvd {
         INDArray y = Nd4j.create(w.dataType(), m, l);
         INDArray z = Nd4j.create(w.dataType(), n, l);
         Gemm.set(y, w, false, omega, false);
+        omega.close();
         INDArray q = orthonormalize(y);
         for (int i = 0; i < POWER_ITERATIONS; i++) {
             Gemm.set(z, w, true, q, false);
             INDArray qz = orthonormalize(z);
             Gemm.set(y, w, false, qz, false);
+            qz.close();
+            q.close();
             q = orthonormalize(y);
         }
+        y.close();
+        z.close();
         // B = Q^T W is l x n (short and wide); its SVD via the tall B^T.
         INDArray bt = Nd4j.create(w.dataType(), n, l);
         Gemm.set(bt, w, true, q, false);
         Result small = thinSvdTall(bt); // B^T = Ub S Vbt  =>  B = Vbt^T S Ub^T
+        bt.close();
         INDArray u = Nd4j.create(w.dataType(), m, l);
         Gemm.set(u, q, false, small.vt, true);
-        return new Result(u, small.sigma, small.u.transpose().dup('c'));
+        q.close();
+        INDArray vt = small.u.transpose().dup('c');
+        small.u.close();
+        small.vt.close();
+        return new Result(u, small.sigma, vt);
     }
 
     /** Q of a thin QR, as a c-order copy. */
     private static INDArray orthonormalize(INDArray a) {
         INDArray q = a.dup('f');
-        Nd4j.getBlasWrapper().lapack().geqrf(q, Nd4j.create(a.dataType(), new long[] {a.columns(), a.columns()}, 'f'));
-        return q.dup('c');
+        INDArray r = Nd4j.create(a.dataType(), new long[] {a.columns(), a.columns()}, 'f');
+        Nd4j.getBlasWrapper().lapack().geqrf(q, r);
+        r.close();
+        INDArray c = q.dup('c');
+        q.close();
+        return c;
     }
 }

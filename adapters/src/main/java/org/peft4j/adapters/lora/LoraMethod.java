@@ -40,7 +40,7 @@ public record LoraMethod() implements AdapterMethod {
      */
     @Override
     public Adapter create(TargetLinear target, int rank, AdapterSpec spec) {
-        var type = target.weight().dataType();
+        var type = target.computeType();
         var rng = Init.forModule(spec.seed(), target.path());
         LoraOptions o = (LoraOptions) spec.options();
         double alpha = spec.alpha();
@@ -58,8 +58,8 @@ public record LoraMethod() implements AdapterMethod {
                         alpha,
                         o);
             case PISSA -> {
-                TruncatedSvd.Result svd =
-                        TruncatedSvd.compute(target.weight(), rank, Init.svdSeed(spec.seed(), target.path()));
+                TruncatedSvd.Result svd = target.withWeightForCompute(
+                        w0 -> TruncatedSvd.compute(w0, rank, Init.svdSeed(spec.seed(), target.path())));
                 double scaling = o.rsLora() ? alpha / Math.sqrt(rank) : alpha / rank;
                 INDArray root = Transforms.sqrt(svd.sigma().div(scaling), true)
                         .reshape(1, rank)
@@ -73,7 +73,7 @@ public record LoraMethod() implements AdapterMethod {
 
     @Override
     public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
-        var type = target.weight().dataType();
+        var type = target.computeType();
         LoraOptions o = (LoraOptions) spec.options();
         return new LoraAdapter(Nd4j.zeros(type, target.dIn(), rank), Nd4j.zeros(type, rank, target.dOut()), alpha, o);
     }
@@ -99,7 +99,7 @@ public record LoraMethod() implements AdapterMethod {
     @Override
     public TargetParams paramsPerTarget(int dIn, int dOut, int rank, MethodOptions options) {
         long n = (long) rank * (dIn + dOut);
-        return new TargetParams(n, n);
+        return new TargetParams(n, n, 2);
     }
 
     @Override

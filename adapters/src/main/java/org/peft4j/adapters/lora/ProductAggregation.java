@@ -30,6 +30,18 @@ final class ProductAggregation implements Aggregation {
         return out;
     }
 
+    /** Every {@code lora_residual}: frozen on the executors, changed by {@link #fold} on the driver. */
+    @Override
+    public java.util.Set<String> folded(AdapterSet set) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        for (TargetLinear t : set.targets()) {
+            if (t.adapter() instanceof LoraAdapter l && l.residual() != null) {
+                out.add(t.path() + "." + l.residual().name());
+            }
+        }
+        return out;
+    }
+
     /** R += mean(s A_i B_i) - s A B, with A and B the averaged factors already in {@code set}. */
     @Override
     public void fold(AdapterSet set, Map<String, INDArray> averagedProducts) {

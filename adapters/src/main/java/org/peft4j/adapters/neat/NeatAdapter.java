@@ -74,7 +74,7 @@ public final class NeatAdapter extends BaseAdapter {
         pre.clear();
         hidden.clear();
         int m = rows() ? dIn() : dOut();
-        INDArray p0 = Nd4j.create(w0.dataType(), m, rank());
+        INDArray p0 = Nd4j.create(t1.value().dataType(), m, rank());
         Gemm.set(p0, w0, !rows(), t1.value(), false);
         pre.add(p0);
         hidden.add(options.activation().apply(p0));

@@ -30,7 +30,7 @@ public record NeatMethod() implements AdapterMethod {
     @Override
     public Adapter create(TargetLinear target, int rank, AdapterSpec spec) {
         NeatOptions o = (NeatOptions) spec.options();
-        var type = target.weight().dataType();
+        var type = target.computeType();
         var rng = Init.forModule(spec.seed(), target.path());
         int n = o.rowLength(target.dIn(), target.dOut());
         INDArray t1 = Init.kaimingUniform(type, n, rank, n, rng);
@@ -48,7 +48,7 @@ public record NeatMethod() implements AdapterMethod {
     @Override
     public Adapter blank(TargetLinear target, int rank, double alpha, AdapterSpec spec) {
         NeatOptions o = (NeatOptions) spec.options();
-        var type = target.weight().dataType();
+        var type = target.computeType();
         int n = o.rowLength(target.dIn(), target.dOut());
         List<INDArray> enc = new ArrayList<>();
         List<INDArray> dec = new ArrayList<>();
@@ -65,6 +65,6 @@ public record NeatMethod() implements AdapterMethod {
     public TargetParams paramsPerTarget(int dIn, int dOut, int rank, MethodOptions options) {
         NeatOptions o = (NeatOptions) options;
         long n = 2L * rank * o.rowLength(dIn, dOut) + (long) (o.depth() - 2) * rank * rank;
-        return new TargetParams(n, n);
+        return new TargetParams(n, n, 2 + 2 * ((o.depth() - 2) / 2)); // t1, t2, the hidden encoders and decoders
     }
 }

@@ -19,7 +19,14 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
      * @param trainable per target before PMB freezing
      * @param trainableAfterFreeze per target after (LaMDA) or the same (others)
      */
-    public record Row(String module, int dIn, int dOut, int count, long trainable, long trainableAfterFreeze) {}
+    public record Row(
+            String module,
+            int dIn,
+            int dOut,
+            int count,
+            long trainable,
+            long trainableAfterFreeze,
+            int tensorsAfterFreeze) {}
 
     public static ParamPlan of(LlamaConfig config, AdapterSpec spec) {
         List<Row> rows = new ArrayList<>();
@@ -43,7 +50,14 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
                 throw new IllegalArgumentException("module " + m + ": rank must be <= min(d_in, d_out) = "
                         + Math.min(s[0], s[1]) + ", found " + r);
             }
-            rows.add(new Row(m, s[0], s[1], layers, counts.trainable(), counts.trainableAfterFreeze()));
+            rows.add(new Row(
+                    m,
+                    s[0],
+                    s[1],
+                    layers,
+                    counts.trainable(),
+                    counts.trainableAfterFreeze(),
+                    counts.tensorsAfterFreeze()));
         }
         return new ParamPlan(spec, rows, config.parameterCount());
     }
@@ -56,6 +70,21 @@ public record ParamPlan(AdapterSpec spec, List<Row> rows, long total) {
         return rows.stream()
                 .mapToLong(x -> x.count() * x.trainableAfterFreeze())
                 .sum();
+    }
+
+    /**
+     * Bytes a round moves once freezing is done, per executor each way (broadcast, and returned likewise): every
+     * value that still trains, with {@code moments} optimizer moments each (AdamW 2, SGD 0), as float32, plus 13 bytes
+     * of index per tensor sent. LoRA with {@code aggregation = product} also moves its dense residual and products.
+     */
+    public long bytesPerRoundAfterFreeze(int moments) {
+        long values = 0;
+        long entries = 0;
+        for (Row x : rows) {
+            values += x.count() * x.trainableAfterFreeze();
+            entries += (long) x.count() * x.tensorsAfterFreeze();
+        }
+        return 4 * values * (1 + moments) + 13 * entries * (1 + moments);
     }
 
     /** PEFT's line; like PEFT, "all params" counts the base and the adapters. */

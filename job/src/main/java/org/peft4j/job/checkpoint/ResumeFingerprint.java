@@ -41,6 +41,7 @@ public final class ResumeFingerprint {
         optional(f, "data.micro_batch_rows", c.data().microBatchRows(), c.data().batchRows());
         optional(f, "data.eval.split", c.data().evalSplit(), null);
         optional(f, "data.train_on_inputs", c.data().trainOnInputs(), false);
+        optional(f, "model.dtype", c.model().dtype().key(), "auto");
         optional(f, "train.epochs", c.train().epochs(), null);
         optional(f, "train.warmup_ratio", c.train().warmupRatio(), null);
         optional(f, "train.max_grad_norm", c.train().maxGradNorm(), null);

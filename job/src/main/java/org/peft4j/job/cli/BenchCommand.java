@@ -5,12 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.adapters.bench.ModelBench;
+import org.peft4j.adapters.model.llama.LlamaConfig;
+import org.peft4j.job.model.ModelDtype;
 
 /**
  * {@code bench}: a whole-model training step per method, each in its own JVM so that its peak RSS is its own, with
@@ -35,16 +40,22 @@ final class BenchCommand implements Command {
                 usage: deploy/peft4j bench [--d 1024] [--layers 8] [--heads 16] [--kv-heads 0] [--ffn 0]
                                            [--vocab 32000] [--seq 512] [--batch 4] [--rank 16] [--steps 3]
                                            [--targets q_proj,k_proj,v_proj,up_proj,down_proj]
-                                           [--methods %s] [--json]
+                                           [--methods %s]
+                                           [--dtype fp32|bf16] [--model-config FILE] [--json]
                   One child JVM per method (none = no adapter, forward only; lamda-frozen-b = LaMDA after PMB
-                  freezing). Shapes, FLOP count and MFU follow ../shared/peer/torch_llama_bench.py: ffn 0 means
-                  8d/3 rounded down to 64, kv-heads 0 means no GQA.""".formatted(METHODS);
+                  freezing). Shapes, FLOP count and MFU follow ../shared/peer/hf_peft_bench.py: ffn 0 means
+                  8d/3 rounded down to 64, kv-heads 0 means no GQA. --dtype bf16 stores the embedding, linears and
+                  head in bf16 (model.dtype = bfloat16) and takes MFU against the bf16 GEMM rate. --model-config
+                  takes d, ffn, layers, heads, kv-heads and vocab from a Hugging Face config.json (e.g.
+                  conf/model-configs/llama-2-7b.json: random weights of that shape are built in memory; give the
+                  JVM room: PEFT4J_NATIVE=20g). The GEMM backend is PEFT4J_GEMM's (auto: oneDNN).""".formatted(METHODS);
     }
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("json"));
         ModelBench.Shape shape = new ModelBench.Shape(
+                null,
                 a.integer("d", 1024),
                 a.integer("ffn", 0),
                 a.integer("layers", 8),
@@ -57,6 +68,16 @@ final class BenchCommand implements Command {
                 List.of(a.get("targets", "q_proj,k_proj,v_proj,up_proj,down_proj")
                         .split(",")));
         int steps = a.integer("steps", 3);
+        ModelDtype dtype = ModelDtype.parse(a.get("dtype", "fp32"), "--dtype");
+        if (dtype == ModelDtype.AUTO) {
+            throw new IllegalArgumentException("--dtype: expected fp32 or bf16 (a synthetic model has no checkpoint"
+                    + " dtype for auto to follow), found auto");
+        }
+        String modelConfig = a.get("model_config", null);
+        if (modelConfig != null) {
+            Path p = Path.of(modelConfig);
+            shape = shape.of(LlamaConfig.parse(Files.readAllBytes(p), p.toString()));
+        }
         String methods = a.get("methods", METHODS);
         String child = a.get("child", null);
         boolean json = a.flag("json");
@@ -66,7 +87,8 @@ final class BenchCommand implements Command {
         }
         ObjectMapper mapper = new ObjectMapper();
         if (child != null) {
-            out.println(mapper.writeValueAsString(toMap(ModelBench.run(shape, child, steps), shape)));
+            DataType storage = dtype == ModelDtype.BFLOAT16 ? DataType.BFLOAT16 : DataType.FLOAT;
+            out.println(mapper.writeValueAsString(toMap(ModelBench.run(shape, child, steps, storage), shape)));
             return ExitCode.OK;
         }
         List<JsonNode> rows = new ArrayList<>();
@@ -81,7 +103,8 @@ final class BenchCommand implements Command {
         }
         if (!json) {
             out.printf(
-                    "d=%d layers=%d heads=%d ffn=%d vocab=%d seq=%d batch=%d rank=%d, one JVM per method%n",
+                    "%s d=%d layers=%d heads=%d ffn=%d vocab=%d seq=%d batch=%d rank=%d, one JVM per method%n",
+                    dtype.key(),
                     shape.d(),
                     shape.layers(),
                     shape.heads(),
@@ -112,6 +135,8 @@ final class BenchCommand implements Command {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("impl", "peft4j");
         o.put("method", r.method());
+        o.put("dtype", r.dtype());
+        o.put("gemm", r.gemm());
         o.put("tokens_per_s", r.tokensPerSecond());
         o.put("step_s", r.stepSeconds());
         o.put("trainable", r.trainable());

@@ -12,9 +12,10 @@ import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.eval.EvalRecords;
-import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.fs.Locations;
 import org.peft4j.job.model.ModelLoader;
+import org.peft4j.job.rounds.EvalStep;
+import org.peft4j.job.rounds.SparkSetup;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
 
@@ -34,10 +35,12 @@ final class EvalCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: deploy/peft4j eval --config FILE [--set key=value ...] [--adapter DIR]
+                usage: deploy/peft4j eval --config FILE [--set key=value ...] [--adapter DIR] [--dtype D]
                   Loads the run's base model and adapters (--adapter, else <run.output>/final, else the newest
                   complete checkpoint) and prints one JSON object: eval_records, eval_loss and eval_accuracy (causal
-                  LM) or the GLUE metrics (sequence head), computed as during training.""";
+                  LM) or the GLUE metrics (sequence head), computed as during training: on Spark (spark.master,
+                  spark.executors), the records spread over the executors. --dtype auto|float32|bfloat16 sets
+                  model.dtype.""";
     }
 
     @Override
@@ -50,6 +53,7 @@ final class EvalCommand implements Command {
                     "peft4j.data.eval.path and peft4j.data.eval.split are null: nothing to" + " evaluate on");
         }
         Worker w = Worker.build(RunSpec.fresh(c));
+        System.err.println(w.model().dtype().line());
         String source;
         String fin = RunLayout.finalDir(c.run().output());
         if (adapter == null && Locations.exists(fin, AdapterCheckpoint.CONFIG)) {
@@ -68,8 +72,14 @@ final class EvalCommand implements Command {
         }
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("adapter", source);
-        o.putAll(Evaluator.evaluate(
-                w, c, c.data().evalSplit() != null ? EvalRecords.heldOutLocally(c) : EvalRecords.fromFile(c)));
+        EvalRecords records = c.data().evalSplit() != null ? EvalRecords.heldOutLocally(c) : EvalRecords.fromFile(c);
+        try (var sc = SparkSetup.context(c)) {
+            long t0 = System.nanoTime();
+            o.putAll(EvalStep.evaluate(sc, w, records));
+            double s = (System.nanoTime() - t0) / 1e9;
+            o.put("eval_seconds", s);
+            o.put("eval_records_per_s", records.size() / s);
+        }
         out.println(new ObjectMapper().writeValueAsString(o));
         return ExitCode.OK;
     }

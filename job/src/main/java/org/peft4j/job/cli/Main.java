@@ -16,6 +16,7 @@ public final class Main {
             new TrainCommand(),
             new EvalCommand(),
             new InspectCommand(),
+            new ReportCommand(),
             new BenchCommand(),
             new BenchLayerCommand(),
             new BenchDataCommand());

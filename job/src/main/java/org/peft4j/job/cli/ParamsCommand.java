@@ -37,7 +37,8 @@ final class ParamsCommand implements Command {
                                             [--targets q_proj,k_proj,...] [--alpha A] [--json] [method options]
                   --model-config  a LLaMA-family config.json (hidden_size, intermediate_size, num_hidden_layers, ...)
                   --targets       modules to adapt; default %s
-                  --json          one JSON object: trainable, trainable_after_freeze, total, all, modules
+                  --json          one JSON object: trainable, trainable_after_freeze, total, all,
+                                  bytes_per_round_after_freeze (per executor each way, with AdamW), modules
                 method options (--key value; default in brackets):
                 %s""".formatted(
                         String.join("|", AdapterMethods.names()),
@@ -101,6 +102,9 @@ final class ParamsCommand implements Command {
         sb.append(String.format(
                 "%-10s %8s %8s %7s %,16d %,22d%n", "total", "", "", "", plan.trainable(), plan.trainableAfterFreeze()));
         sb.append(plan.peftLine());
+        sb.append(String.format(
+                "%nbytes per round after freeze: %,d per executor each way (AdamW: values and two moments, float32)",
+                plan.bytesPerRoundAfterFreeze(2)));
         return sb.toString();
     }
 
@@ -112,6 +116,7 @@ final class ParamsCommand implements Command {
         o.put("trainable_after_freeze", plan.trainableAfterFreeze());
         o.put("total", plan.total());
         o.put("all", plan.total() + plan.trainable());
+        o.put("bytes_per_round_after_freeze", plan.bytesPerRoundAfterFreeze(2));
         Map<String, Object> modules = new LinkedHashMap<>();
         for (ParamPlan.Row r : plan.rows()) {
             Map<String, Object> m = new LinkedHashMap<>();

@@ -11,6 +11,7 @@ import org.peft4j.adapters.model.llama.TinyLlama;
 import org.peft4j.job.eval.Perplexity;
 import org.peft4j.job.fs.Locations;
 import org.peft4j.job.model.LoadedModel;
+import org.peft4j.job.model.ModelDtype;
 import org.peft4j.job.model.ModelLoader;
 
 /** {@code perplexity}: mean next-token NLL of a text file, with or without an adapter. */
@@ -30,12 +31,14 @@ final class PerplexityCommand implements Command {
     public String usage() {
         return """
                 usage: deploy/peft4j perplexity --text-file FILE [--model DIR] [--adapter DIR] [--block-size N]
-                                                [--batch-rows 4] [--json]
+                                                [--batch-rows 4] [--dtype auto|float32|bfloat16] [--json]
                   --model       a Hugging Face LLaMA directory (local, file://, hdfs://, s3a://) or %s (default)
                   --adapter     an adapter directory saved by this project (adapter_config.json + safetensors)
                   --text-file   UTF-8 text; tokenized whole with the model's tokenizer (its post-processor decides
                                 BOS), concatenated and cut into consecutive blocks, the last partial block dropped
                   --block-size  tokens per block, default min(1024, max_position_embeddings)
+                  --dtype       how the model is stored and multiplied (model.dtype; bf16, fp32 accepted): auto
+                                (default) takes the checkpoint's, bf16 only on a CPU with bf16 instructions
                   --json        one object: tokens (predicted tokens counted), nll, perplexity""".formatted(TinyLlama.NAME);
     }
 
@@ -48,9 +51,11 @@ final class PerplexityCommand implements Command {
         String blockArg = a.get("block_size", null);
         int rows = a.integer("batch_rows", 4);
         boolean json = a.flag("json");
+        ModelDtype dtype = ModelDtype.parse(a.get("dtype", "auto"), "--dtype");
         a.finish();
         String text = new String(Locations.read(textFile), StandardCharsets.UTF_8);
-        LoadedModel m = ModelLoader.load(modelLocation);
+        LoadedModel m = ModelLoader.load(modelLocation, dtype);
+        System.err.println(m.dtype().line());
         if (adapter != null) {
             ModelLoader.attachAdapter(m, adapter);
         }

@@ -5,8 +5,9 @@ import java.util.List;
 
 /**
  * The command line of the commands that take a run configuration ({@code train}, {@code eval}): {@code --config
- * FILE}, any number of {@code --set key=value}, and, where allowed, {@code --adapter DIR}; each also as
- * {@code --option=value}. ({@link Args} keeps one value per option, and {@code --set} repeats.)
+ * FILE}, any number of {@code --set key=value}, {@code --dtype D} (short for {@code --set model.dtype=D}, bf16 and
+ * fp32 accepted) and, where allowed, {@code --adapter DIR}; each also as {@code --option=value}. ({@link Args} keeps
+ * one value per option, and {@code --set} repeats.)
  */
 record RunArgs(String config, List<String> sets, String adapter) {
 
@@ -18,11 +19,13 @@ record RunArgs(String config, List<String> sets, String adapter) {
             String a = argv.get(i);
             int eq = a.indexOf('=');
             String key = eq > 0 ? a.substring(0, eq) : a;
-            boolean known =
-                    key.equals("--config") || key.equals("--set") || (adapterAllowed && key.equals("--adapter"));
+            boolean known = key.equals("--config")
+                    || key.equals("--set")
+                    || key.equals("--dtype")
+                    || (adapterAllowed && key.equals("--adapter"));
             if (!known) {
-                throw new Args.UsageException("unknown option " + a + " (" + command + " takes --config FILE"
-                        + (adapterAllowed ? ", --set k=v and --adapter DIR)" : " and --set k=v)"));
+                throw new Args.UsageException("unknown option " + a + " (" + command + " takes --config FILE, --set k=v"
+                        + (adapterAllowed ? ", --dtype D and --adapter DIR)" : " and --dtype D)"));
             }
             if (eq < 0 && i + 1 >= argv.size()) {
                 throw new Args.UsageException("option " + a + " needs a value");
@@ -31,6 +34,10 @@ record RunArgs(String config, List<String> sets, String adapter) {
             switch (key) {
                 case "--config" -> config = value;
                 case "--set" -> sets.add(value);
+                case "--dtype" ->
+                    sets.add("model.dtype="
+                            + org.peft4j.job.model.ModelDtype.parse(value, "--dtype")
+                                    .key());
                 default -> adapter = value;
             }
         }

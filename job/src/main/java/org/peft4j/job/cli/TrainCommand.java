@@ -21,12 +21,13 @@ final class TrainCommand implements Command {
     @Override
     public String usage() {
         return """
-                usage: deploy/peft4j train [--config FILE] [--set key=value ...] [--adapter DIR]
+                usage: deploy/peft4j train [--config FILE] [--set key=value ...] [--adapter DIR] [--dtype D]
                   FILE is HOCON (conf/quickstart.conf, conf/examples/*.conf); keys are listed with their defaults
                   in job/src/main/resources/reference.conf. --set and -Dpeft4j.key=value override the file, e.g.
                   --set train.rounds=20 --set spark.master=local[4]. Exit codes: 0 done, 2 bad configuration or
                   input, 3 failed but resumable (run the same command again). --adapter DIR starts from a saved
-                  adapter (peft4j's or a PEFT LoRA) instead of fresh adapters (adapter.init_from).""";
+                  adapter (peft4j's or a PEFT LoRA) instead of fresh adapters (adapter.init_from). --dtype
+                  auto|float32|bfloat16 sets model.dtype.""";
     }
 
     @Override

@@ -214,9 +214,12 @@ public final class ConfigLoader {
     }
 
     private static JobConfig build(Config c, String rendered) {
-        JobConfig.Run run = new JobConfig.Run(string(c, "run.output"), c.getLong("run.seed"));
+        JobConfig.Run run = new JobConfig.Run(
+                string(c, "run.output"), c.getLong("run.seed"), integer(c, "run.progress_seconds", 0, 3600));
         JobConfig.Model model = new JobConfig.Model(
-                string(c, "model.path"), c.getIsNull("adapter.init_from") ? null : string(c, "adapter.init_from"));
+                string(c, "model.path"),
+                c.getIsNull("adapter.init_from") ? null : string(c, "adapter.init_from"),
+                choice(c, "model.dtype", org.peft4j.job.model.ModelDtype.class));
         Map<String, String> options = new LinkedHashMap<>();
         c.getConfig("adapter.options")
                 .entrySet()

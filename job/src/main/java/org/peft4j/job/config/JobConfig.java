@@ -23,13 +23,15 @@ public record JobConfig(
         String rendered)
         implements Serializable {
 
-    public record Run(String output, long seed) implements Serializable {}
+    /** @param progressSeconds {@code run.progress_seconds}: progress lines within a round this often, 0 none */
+    public record Run(String output, long seed, int progressSeconds) implements Serializable {}
 
     /**
      * @param adapter {@code adapter.init_from}: an adapter directory (peft4j's or PEFT's LoRA format) the run's
      *     adapters start from instead of their initialisation, or null
      */
-    public record Model(String path, String adapter) implements Serializable {}
+    /** @param dtype how the base model is stored and computed (model.dtype) */
+    public record Model(String path, String adapter, org.peft4j.job.model.ModelDtype dtype) implements Serializable {}
 
     /** One training source of a mixture. */
     public record Source(String dataset, String path, double weight) implements Serializable {}

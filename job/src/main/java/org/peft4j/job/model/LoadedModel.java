@@ -9,9 +9,15 @@ import org.peft4j.datasets.tokenize.Tokenizer;
  * {@code tokenizer.json} (for exporting it again).
  *
  * @param files the directory it was read from, or null for the built-in model
+ * @param dtype how its weights are stored, and why
  */
 public record LoadedModel(
-        String id, LlamaModel model, Tokenizer tokenizerOrNull, byte[] tokenizerJson, ModelFiles files) {
+        String id,
+        LlamaModel model,
+        Tokenizer tokenizerOrNull,
+        byte[] tokenizerJson,
+        ModelFiles files,
+        ModelDtype.Resolved dtype) {
 
     public Tokenizer tokenizer() {
         if (tokenizerOrNull == null) {

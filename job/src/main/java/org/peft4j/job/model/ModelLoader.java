@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.io.AdapterCheckpoint;
 import org.peft4j.adapters.io.ModelFiles;
+import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.model.llama.LlamaConfig;
 import org.peft4j.adapters.model.llama.LlamaModel;
 import org.peft4j.adapters.model.llama.LlamaWeights;
@@ -16,28 +17,49 @@ import org.peft4j.datasets.tokenize.HfTokenizer;
 import org.peft4j.datasets.tokenize.Tokenizer;
 import org.peft4j.job.fs.Locations;
 
-/** Resolves {@code --model} values: {@value TinyLlama#NAME} or a Hugging Face directory on any file system. */
+/**
+ * Resolves {@code --model} values: {@value TinyLlama#NAME}, a Hugging Face directory on any file system, or
+ * {@code synthetic:<config.json>} (random weights of that shape from a fixed seed and the byte tokenizer: benchmarks
+ * of the job at a real model's size without its weights).
+ */
 public final class ModelLoader {
+    public static final String SYNTHETIC = "synthetic:";
+    /** The seed of a synthetic model's weights: every executor builds the same model. */
+    public static final long SYNTHETIC_SEED = 20261204L;
+
     public static final String TOKENIZER = "tokenizer.json";
     public static final String TOKENIZER_CONFIG = "tokenizer_config.json";
 
     private ModelLoader() {}
 
+    /** A model in float32 (what merge and export compute in). */
     public static LoadedModel load(String location) throws IOException {
+        return load(location, ModelDtype.FLOAT32);
+    }
+
+    /** A model stored as {@code dtype} resolves for it (see {@link ModelDtype#resolve}). */
+    public static LoadedModel load(String location, ModelDtype dtype) throws IOException {
         if (location.equals(TinyLlama.NAME)) {
+            ModelDtype.Resolved r = dtype.resolve("float32", Bf16.fastOnThisCpu());
+            LlamaWeights w = TinyLlama.weights(DataType.FLOAT);
             return new LoadedModel(
                     location,
-                    new LlamaModel(TinyLlama.weights(DataType.FLOAT)),
+                    new LlamaModel(r.type() == DataType.BFLOAT16 ? w.toBf16() : w),
                     new ByteTokenizer(),
                     ByteTokenizer.tokenizerJson(),
-                    null);
+                    null,
+                    r);
+        }
+        if (location.startsWith(SYNTHETIC)) {
+            return synthetic(location, dtype);
         }
         if (location.startsWith("builtin:")) {
             throw new IllegalArgumentException(
                     "unknown built-in model '" + location + "' (the only one is " + TinyLlama.NAME + ")");
         }
         ModelFiles files = Locations.dir(location);
-        LlamaWeights w = LlamaWeights.load(files, DataType.FLOAT);
+        ModelDtype.Resolved r = dtype.resolve(checkpointDtype(files), Bf16.fastOnThisCpu());
+        LlamaWeights w = LlamaWeights.load(files, r.type());
         LlamaConfig c = w.config();
         Tokenizer tokenizer = null;
         byte[] json = null;
@@ -59,7 +81,37 @@ public final class ModelLoader {
                             c.eosTokenId(),
                             c.padTokenId() == null ? 0 : c.padTokenId());
         }
-        return new LoadedModel(location, new LlamaModel(w), tokenizer, json, files);
+        return new LoadedModel(location, new LlamaModel(w), tokenizer, json, files, r);
+    }
+
+    private static LoadedModel synthetic(String location, ModelDtype dtype) throws IOException {
+        String file = location.substring(SYNTHETIC.length());
+        byte[] json = Locations.read(file);
+        LlamaConfig c = LlamaConfig.parse(json, file);
+        if (c.vocabSize() < ByteTokenizer.VOCAB) {
+            throw new IllegalArgumentException(file + ": vocab_size " + c.vocabSize()
+                    + " is below the byte tokenizer's " + ByteTokenizer.VOCAB + " ids, which a synthetic model uses");
+        }
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        var d = node.hasNonNull("dtype") ? node.get("dtype") : node.get("torch_dtype");
+        ModelDtype.Resolved r = dtype.resolve(d == null ? null : d.asText(), Bf16.fastOnThisCpu());
+        return new LoadedModel(
+                location,
+                new LlamaModel(LlamaWeights.random(c, SYNTHETIC_SEED, r.type())),
+                new ByteTokenizer(),
+                ByteTokenizer.tokenizerJson(),
+                null,
+                r);
+    }
+
+    /** config.json's {@code dtype} (transformers 5) or {@code torch_dtype} (4.x), or null. */
+    static String checkpointDtype(ModelFiles files) throws IOException {
+        if (!files.exists(LlamaWeights.CONFIG)) {
+            return null; // LlamaWeights.load says what is missing
+        }
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(files.readAll(LlamaWeights.CONFIG));
+        var d = node.hasNonNull("dtype") ? node.get("dtype") : node.get("torch_dtype");
+        return d == null || !d.isTextual() ? null : d.asText();
     }
 
     /**

@@ -8,7 +8,7 @@ import org.apache.spark.broadcast.Broadcast;
 import org.peft4j.datasets.batch.PaddedBatch;
 import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.datasets.shard.ShardKey;
-import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.state.StateSlice;
 import org.peft4j.job.worker.BatchPlan;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
@@ -17,17 +17,20 @@ import scala.Tuple2;
 
 /**
  * One partition's part of a round, run inside a Spark task: borrow the executor's cached worker (the base model is
- * loaded once per task slot), load the round's broadcast state, train the round's local steps on this partition's
- * shard, and return the example-weighted sums the driver averages. Tests call {@link #train} on a worker directly.
+ * loaded once per task slot), bring its adapters up to date ({@link WorkerUpdate}), train the round's local steps on
+ * this partition's shard, and return the rows that could change, weighted for the driver's average.
  */
 public final class ExecutorStep
         implements Function2<Integer, Iterator<TokenizedExample>, Iterator<Tuple2<Integer, PartitionResult>>> {
     private final Broadcast<RunSpec> spec;
-    private final Broadcast<RoundInput> input;
+    private final WorkerUpdate update;
+    private final StepProgress progress;
 
-    public ExecutorStep(Broadcast<RunSpec> spec, Broadcast<RoundInput> input) {
+    /** @param progress the named accumulators steps and tokens are counted in */
+    ExecutorStep(Broadcast<RunSpec> spec, WorkerUpdate update, StepProgress progress) {
         this.spec = spec;
-        this.input = input;
+        this.update = update;
+        this.progress = progress;
     }
 
     @Override
@@ -37,7 +40,10 @@ public final class ExecutorStep
         it.forEachRemaining(shard::add);
         Worker w = WorkerCache.borrow(spec.value());
         try {
-            return List.of(new Tuple2<>(partition, train(w, input.value(), shard, partition)))
+            long t0 = System.nanoTime();
+            RoundInput in = update.apply(w);
+            PartitionResult r = train(w, in, shard, partition, progress);
+            return List.of(new Tuple2<>(partition, r.timed((System.nanoTime() - t0) / 1e9)))
                     .iterator();
         } finally {
             WorkerCache.release(w);
@@ -45,14 +51,26 @@ public final class ExecutorStep
     }
 
     /**
-     * Loads the round's state into {@code w}, runs one step per learning rate of the round on shard {@code partition}
-     * (step s reads the plan's batch s, so any worker can take over any partition at any step), and returns the
-     * worker's new state and the method's aggregation extras, weighted by the sequences trained on.
+     * Applies {@code settled} (in order) and the round's live rows to {@code w}, then trains the round as
+     * {@link #train(Worker, RoundInput, List, int, StepProgress)}.
      */
-    public static PartitionResult train(Worker w, RoundInput in, List<TokenizedExample> shard, int partition) {
+    public static PartitionResult train(
+            Worker w, RoundInput in, List<StateSlice> settled, List<TokenizedExample> shard, int partition) {
+        WorkerUpdate.apply(w, in, settled);
+        return train(w, in, shard, partition, StepProgress.NONE);
+    }
+
+    /**
+     * Runs one step per learning rate of the round on shard {@code partition} of a worker holding the round's state
+     * (step s reads the plan's batch s, so any worker can take over any partition at any step), and returns the rows
+     * that could change, weighted by the sequences trained on.
+     */
+    static PartitionResult train(
+            Worker w, RoundInput in, List<TokenizedExample> shard, int partition, StepProgress progress) {
         var c = w.spec().config();
-        AdapterState.fromBytes(in.state(), "round " + in.round()).applyTo(w.adapters(), w.optimizer());
         w.adapters().setTotalSteps(in.totalSteps());
+        w.adapters().onStep(in.step());
+        int[] returned = RoundRows.returnedFrom(in.live(), w.adapters());
         BatchPlan plan = new BatchPlan(
                 shard,
                 c.data().batchRows(),
@@ -73,9 +91,10 @@ public final class ExecutorStep
             stats = stats.plus(
                     new PartitionResult.Stats(r.loss().sum(), r.loss().count(), b.realTokens(), r.gradNorm(), 1));
             rows += b.rows();
+            progress.stepDone(b.realTokens());
         }
         return PartitionResult.of(
-                AdapterState.viewOf(w.adapters(), w.optimizer()),
+                StateSlice.of(w.adapters(), w.optimizer(), returned, true),
                 w.adapters().aggregation().extras(w.adapters()),
                 rows,
                 stats);

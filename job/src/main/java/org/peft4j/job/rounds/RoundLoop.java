@@ -2,13 +2,13 @@ package org.peft4j.job.rounds;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.job.checkpoint.BestAdapter;
 import org.peft4j.job.checkpoint.CheckpointFiles;
@@ -16,20 +16,21 @@ import org.peft4j.job.checkpoint.CheckpointStore;
 import org.peft4j.job.checkpoint.RunLayout;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.eval.EvalRecords;
-import org.peft4j.job.eval.Evaluator;
 import org.peft4j.job.metrics.MetricsLog;
 import org.peft4j.job.metrics.RoundMetrics;
+import org.peft4j.job.metrics.RunTotals;
 import org.peft4j.job.state.AdapterState;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
+import scala.Tuple2;
 
 /**
  * The driver: rounds of local training on the executors with adapter-only averaging.
  *
- * <p>One round: broadcast the adapter state (tensors that can change, optimizer moments, step) and the round's
- * learning rates; every partition runs the {@link ExecutorStep} on its shard; a {@link PairwiseTreeSum} adds the
- * results; the driver divides by the total weight and keeps the result as the next state. The frozen base model
- * never travels.
+ * <p>One round: broadcast the rows of adapter tensors and moments that can still change ({@link RoundRows}: rows
+ * that froze for good travel once more, then never) and the round's learning rates; every partition runs the
+ * {@link ExecutorStep} on its shard and sends back the same rows; {@link PairwiseTreeSum} averages them, weighted by
+ * sequences, and the driver keeps the result as the next state. The frozen base model never travels.
  */
 public final class RoundLoop {
     private RoundLoop() {}
@@ -61,6 +62,7 @@ public final class RoundLoop {
         RunSpec spec = RunSpec.fresh(c);
         Worker driver = Worker.build(spec);
         log.println("peft4j: resolved configuration\n" + c.rendered());
+        log.println(driver.model().dtype().line());
         log.println(parameterLine(driver));
 
         CheckpointStore store = new CheckpointStore(
@@ -97,25 +99,51 @@ public final class RoundLoop {
 
         List<Map<String, Object>> rounds = new ArrayList<>();
         Map<String, Object> lastEval = Map.of();
+        Broadcast<EvalRecords> evalB = evalRecords == null ? null : sc.broadcast(evalRecords);
+        RoundBroadcasts broadcasts = new RoundBroadcasts(sc, driver);
+        StepProgress progress = StepProgress.register(sc);
+        RunTotals totals = new RunTotals();
+        RoundBroadcasts.Prepared now = startRound < train.rounds()
+                ? broadcasts.prepare(startRound, step, train.totalSteps(), learningRates(train, step))
+                : null;
         for (int r = startRound; r < train.rounds(); r++) {
             long t0 = System.nanoTime();
-            byte[] state =
-                    AdapterState.viewOf(driver.adapters(), driver.optimizer()).toBytes();
-            double[] lrs = learningRates(train, step);
-            Broadcast<RoundInput> in = sc.broadcast(new RoundInput(r, step, train.totalSteps(), state, lrs));
-            PartitionResult total = PairwiseTreeSum.of(
-                    data.shards().mapPartitionsWithIndex(new ExecutorStep(specB, in), true),
-                    c.spark().executors());
-            in.destroy();
-            total.average(DataType.FLOAT).applyTo(driver.adapters(), driver.optimizer());
-            driver.adapters().aggregation().fold(driver.adapters(), total.averageExtras(DataType.FLOAT));
+            String label = String.format("round %d/%d", r + 1, train.rounds());
+            sc.setJobDescription("peft4j " + label + ": train");
+            List<PartitionResult> results;
+            try (AutoCloseable p = RoundProgress.start(
+                    sc,
+                    progress,
+                    label,
+                    (long) train.localSteps() * c.spark().executors(),
+                    c.run().progressSeconds(),
+                    log)) {
+                results = inPartitionOrder(data.shards()
+                        .mapPartitionsWithIndex(new ExecutorStep(specB, now.update(), progress), true)
+                        .collect());
+            }
+            PairwiseTreeSum.Average total = PairwiseTreeSum.of(results);
+            total.state().applyTo(driver.adapters(), driver.optimizer());
+            driver.adapters().aggregation().fold(driver.adapters(), total.extras());
             step += train.localSteps();
             double seconds = (System.nanoTime() - t0) / 1e9;
 
+            // The next round's state: what the executors evaluate now and train on next.
             boolean last = r == train.rounds() - 1;
-            Map<String, Object> eval = evalRecords != null && due(r, c.eval().every(), last)
-                    ? Evaluator.evaluate(driver, c, evalRecords)
-                    : Map.of();
+            boolean evaluate = evalB != null && due(r, c.eval().every(), last);
+            RoundBroadcasts.Prepared next = !last || evaluate
+                    ? broadcasts.prepare(
+                            r + 1, step, train.totalSteps(), last ? new double[0] : learningRates(train, step))
+                    : null;
+            Map<String, Object> eval = Map.of();
+            double evalSeconds = 0;
+            if (evaluate) {
+                sc.setJobDescription("peft4j " + label + ": eval");
+                long e0 = System.nanoTime();
+                eval = EvalStep.evaluate(
+                        sc, specB, evalB, next.update(), c.spark().executors());
+                evalSeconds = (System.nanoTime() - e0) / 1e9;
+            }
             lastEval = eval.isEmpty() ? lastEval : eval;
             if (!eval.isEmpty() && best.offer(eval, driver.adapters(), r, step)) {
                 log.println("peft4j: best " + c.checkpoint().best().metric() + " so far, adapter written to "
@@ -123,31 +151,68 @@ public final class RoundLoop {
             }
             var stats = total.stats();
             RoundMetrics m = new RoundMetrics(
+                    c.adapter().method().name(),
+                    c.adapter().rank(),
+                    now.trainable(),
                     r,
                     step,
                     stats.lossSum() / stats.lossCount(),
-                    lrs[lrs.length - 1],
+                    lrs(now)[lrs(now).length - 1],
                     stats.gradNormSum() / stats.steps(),
                     (long) total.weight(),
                     stats.tokens(),
                     seconds,
-                    state.length,
-                    total.payloadBytes() * c.spark().executors(),
+                    now.bytes(),
+                    results.stream().mapToLong(PartitionResult::payloadBytes).sum(),
+                    results.stream()
+                            .mapToDouble(PartitionResult::taskSeconds)
+                            .max()
+                            .orElse(0),
                     eval);
-            metrics.append(m.toMap());
-            rounds.add(m.toMap());
+            now.destroy();
+            now = next;
+            totals.add(m, train.localSteps());
+            Map<String, Object> record = m.toMap();
+            if (evaluate) {
+                record.put("eval_seconds", evalSeconds);
+            }
+            metrics.append(record);
+            rounds.add(record);
             log.println(m.progressLine(train.rounds()));
+            if (!eval.isEmpty() || last) {
+                metrics.writeChart(chartTitle(c));
+            }
             if (due(r, c.checkpoint().every(), last)) {
                 var files = CheckpointFiles.of(driver.adapters(), driver.optimizer(), c, r, step, best.value());
                 log.println("peft4j: checkpoint " + store.write(step, files));
             }
         }
+        if (now != null) {
+            now.destroy();
+        }
+        sc.setJobDescription(null);
+        broadcasts.destroy();
         String fin = RunLayout.finalDir(c.run().output());
         CheckpointFiles.writeAdapter(fin, driver.adapters(), c.model().path());
         log.println("peft4j: adapter written to " + fin);
+        log.println(totals.summary(
+                c.checkpoint().best() == null ? null : c.checkpoint().best().metric(), best.value(), lastEval));
         data.shards().unpersist();
         return new Outcome(
                 step, startRound, AdapterState.viewOf(driver.adapters(), driver.optimizer()), rounds, lastEval);
+    }
+
+    /** {@code <output>: lamda r=8 on commonsense}. */
+    static String chartTitle(JobConfig c) {
+        return String.format(
+                "%s: %s r=%d on %s",
+                c.run().output(),
+                c.adapter().method().name(),
+                c.adapter().rank(),
+                c.data().train().stream()
+                        .map(JobConfig.Source::dataset)
+                        .distinct()
+                        .toList());
     }
 
     /** PEFT's line: trainable values, and base plus every adapter tensor. */
@@ -160,6 +225,17 @@ public final class RoundLoop {
         return String.format(
                 "trainable params: %,d || all params: %,d || trainable%%: %.4f",
                 trainable, base + adapters, 100.0 * trainable / (base + adapters));
+    }
+
+    /** The results sorted by partition: the order the average adds them in. */
+    static <T> List<T> inPartitionOrder(List<Tuple2<Integer, T>> results) {
+        List<Tuple2<Integer, T>> sorted = new ArrayList<>(results);
+        sorted.sort(Comparator.comparing(Tuple2::_1));
+        return sorted.stream().map(Tuple2::_2).toList();
+    }
+
+    private static double[] lrs(RoundBroadcasts.Prepared p) {
+        return p.update().input().value().lrs();
     }
 
     /** The learning rate of each local step of the round starting at global step {@code step}. */

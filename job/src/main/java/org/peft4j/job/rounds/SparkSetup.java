@@ -17,6 +17,11 @@ public final class SparkSetup {
         conf.setIfMissing("spark.ui.enabled", "false");
         // Java serialization (Spark's default): what travels is byte[] and double[] payloads plus a few records,
         // and Kryo 4 cannot construct Java records.
+        if (c.run().progressSeconds() > 0) {
+            // Running tasks' accumulator counts reach the driver with executor heartbeats (default every 10 s).
+            conf.setIfMissing(
+                    "spark.executor.heartbeatInterval", Math.min(10, c.run().progressSeconds()) + "s");
+        }
         c.spark().conf().forEach(conf::set);
         JavaSparkContext sc = new JavaSparkContext(conf);
         Locations.useHadoopConfiguration(sc.hadoopConfiguration());

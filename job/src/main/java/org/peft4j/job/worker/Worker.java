@@ -24,12 +24,13 @@ public record Worker(
         AdapterSet adapters,
         SequenceHead head,
         Optimizer optimizer,
-        LocalTrainer trainer) {
+        LocalTrainer trainer,
+        RoundSync sync) {
 
     /** Loads the base model, injects the run's adapters (and sequence head) and builds optimizer and trainer. */
     public static Worker build(RunSpec spec) throws IOException {
         JobConfig c = spec.config();
-        LoadedModel model = ModelLoader.load(c.model().path());
+        LoadedModel model = ModelLoader.load(c.model().path(), c.model().dtype());
         AdapterSet adapters;
         try {
             adapters = AdapterInjector.inject(model.model().linears(), c.adapter());
@@ -69,6 +70,7 @@ public record Worker(
                 head,
                 optimizer,
                 new LocalTrainer(
-                        model.model(), adapters, head, optimizer, c.train().maxGradNorm()));
+                        model.model(), adapters, head, optimizer, c.train().maxGradNorm()),
+                new RoundSync());
     }
 }

@@ -6,6 +6,7 @@ import org.peft4j.datasets.batch.TokenizedExample;
 import org.peft4j.job.config.ConfigLoader;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.state.StateSlice;
 import org.peft4j.job.testing.AdapterStates;
 import org.peft4j.job.worker.RunSpec;
 import org.peft4j.job.worker.Worker;
@@ -24,8 +25,9 @@ class WorkerReuseTest {
                 root + "/conf/quickstart.conf", List.of("data.batch_rows=4", "train.local_steps=2", "train.rounds=20"));
         RunSpec spec = RunSpec.fresh(c);
         Worker driver = Worker.build(spec);
-        byte[] state =
-                AdapterState.viewOf(driver.adapters(), driver.optimizer()).toBytes();
+        StateSlice state = new RoundRows(driver.adapters())
+                .next(driver.adapters(), driver.optimizer())
+                .live();
         List<TokenizedExample> all = RoundLoopTest.examplesFrom(root + "/conf/samples/commonsense_eval.json", c);
         List<TokenizedExample> shardA = all.subList(0, 16);
         List<TokenizedExample> shardB = all.subList(16, 32);
@@ -40,8 +42,8 @@ class WorkerReuseTest {
     }
 
     /** Two local steps at lr 0.01 from global step {@code step}, through the executor step the job ships. */
-    static AdapterState trainRound(Worker w, byte[] state, List<TokenizedExample> shard, int p, long step) {
-        ExecutorStep.train(w, new RoundInput(0, step, 40, state, new double[] {1e-2, 1e-2}), shard, p);
+    static AdapterState trainRound(Worker w, StateSlice state, List<TokenizedExample> shard, int p, long step) {
+        ExecutorStep.train(w, new RoundInput(0, step, 40, state, new double[] {1e-2, 1e-2}), List.of(), shard, p);
         return AdapterState.viewOf(w.adapters(), w.optimizer());
     }
 }

@@ -62,7 +62,7 @@ final class Attention {
         this.v = v;
         this.o = o;
         this.rotary = rotary;
-        this.scratch = new Scratch(q.weight().dataType());
+        this.scratch = new Scratch(q.computeType());
     }
 
     /** Whether q, k or v has an adapter that reads its input h in backward (then h must be kept). */
@@ -244,8 +244,7 @@ final class Attention {
                     }
                 }
             }
-            causal = Nd4j.create(
-                    m, new long[] {(long) heads * len, keys}, q.weight().dataType());
+            causal = Nd4j.create(m, new long[] {(long) heads * len, keys}, q.computeType());
             causalKey = key;
         }
         return causal;

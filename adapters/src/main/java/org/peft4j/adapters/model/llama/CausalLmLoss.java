@@ -1,10 +1,12 @@
 package org.peft4j.adapters.model.llama;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Blas;
 import org.peft4j.adapters.model.LossSum;
 
@@ -60,7 +62,7 @@ final class CausalLmLoss {
                     vocab,
                     d,
                     1.0,
-                    new Blas.Block(hidden, (long) start * d, d),
+                    asHead(hidden, start, rows, d, head, "hidden"),
                     new Blas.Block(head, 0, d),
                     0.0,
                     new Blas.Block(buffer, 0, vocab));
@@ -104,13 +106,28 @@ final class CausalLmLoss {
                         d,
                         vocab,
                         1.0,
-                        new Blas.Block(buffer, 0, vocab),
+                        asHead(buffer, 0, rows, vocab, head, "dlogits"),
                         new Blas.Block(head, 0, d),
                         0.0,
                         new Blas.Block(dHidden, (long) start * d, d));
             }
         }
         return new LossSum(sum, count);
+    }
+
+    /**
+     * Rows {@code [start, start + rows)} of a c-order (n x cols) fp32 array as the other operand of a product with
+     * {@code head}: the array itself, or for a bf16 head a bf16 copy (rounded to nearest even, as torch's bf16 head
+     * sees its input).
+     */
+    private Blas.Block asHead(INDArray x, int start, int rows, int cols, INDArray head, String key) {
+        if (head.dataType() != DataType.BFLOAT16) {
+            return new Blas.Block(x, (long) start * cols, cols);
+        }
+        INDArray part = x.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
+        INDArray rounded = scratch.get(key + ".bf16." + rows, rows, cols, DataType.BFLOAT16);
+        Bf16.round(part.isView() ? part.dup('c') : part, rounded);
+        return new Blas.Block(rounded, 0, cols);
     }
 
     /**

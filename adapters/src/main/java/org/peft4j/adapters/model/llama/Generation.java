@@ -29,7 +29,7 @@ final class Generation {
             throw new IllegalArgumentException("every prompt needs at least one token");
         }
         int capacity = promptLen + maxNewTokens;
-        var type = model.weights().dataType();
+        var type = model.weights().computeType();
         KvCache cache = new KvCache(c, rows, capacity, type);
         int[] ids = new int[rows * promptLen];
         int[] pos = new int[rows * promptLen];
@@ -106,7 +106,7 @@ final class Generation {
         LlamaConfig c = model.config();
         int promptLen = prompt.length;
         KvCache cache = new KvCache(
-                c, numBeams, promptLen + maxNewTokens, model.weights().dataType());
+                c, numBeams, promptLen + maxNewTokens, model.weights().computeType());
         int[] pos = new int[promptLen];
         for (int t = 0; t < promptLen; t++) {
             pos[t] = t;

@@ -3,6 +3,7 @@ package org.peft4j.adapters.model.llama;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -35,10 +36,10 @@ public final class LlamaModel {
         this.config = weights.config();
         this.weights = weights;
         this.rotary = new Rotary(config.headDim(), config.rope());
-        this.scratch = new Scratch(weights.dataType());
+        this.scratch = new Scratch(weights.computeType());
         // Layers run backward one after another, so one set of backward buffers serves them all (1.3 GB less at
         // d=1024, 8 layers, 2048 tokens than a set per layer).
-        Scratch shared = new Scratch(weights.dataType());
+        Scratch shared = new Scratch(weights.computeType());
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             layers.add(new DecoderLayer(l, config, weights.layers().get(l), rotary, shared));
         }
@@ -158,7 +159,17 @@ public final class LlamaModel {
             }
         }
         INDArray x = scratch.get("embedded", ids.length, config.hiddenSize());
-        Nd4j.pullRows(weights.embed(), x, 1, ids);
+        if (weights.embed().dataType() == x.dataType()) {
+            Nd4j.pullRows(weights.embed(), x, 1, ids);
+        } else { // bf16 table: the rows, then their exact fp32 values
+            INDArray rows = scratch.get(
+                    "embedded.bf16",
+                    ids.length,
+                    config.hiddenSize(),
+                    weights.embed().dataType());
+            Nd4j.pullRows(weights.embed(), rows, 1, ids);
+            x.assign(rows.castTo(x.dataType()));
+        }
         for (DecoderLayer layer : layers) {
             x = layer.forward(x, p);
         }
@@ -168,7 +179,12 @@ public final class LlamaModel {
     /** Logits (rows x vocab) for selected rows of the hidden states. */
     INDArray logitsOf(INDArray hiddenRows) {
         INDArray out = Nd4j.create(hiddenRows.dataType(), hiddenRows.rows(), config.vocabSize());
-        return org.peft4j.adapters.linalg.Gemm.set(out, hiddenRows, false, lmHead(), true);
+        INDArray head = lmHead();
+        if (head.dataType() == DataType.BFLOAT16) { // as the loss does: the hidden rows rounded to bf16
+            return org.peft4j.adapters.linalg.Gemm.set(
+                    out, org.peft4j.adapters.linalg.Bf16.of(hiddenRows), false, head, true);
+        }
+        return org.peft4j.adapters.linalg.Gemm.set(out, hiddenRows, false, head, true);
     }
 
     /** (vocab x hidden): the untied head or the embedding. */

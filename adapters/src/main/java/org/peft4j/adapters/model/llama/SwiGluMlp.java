@@ -25,7 +25,7 @@ final class SwiGluMlp {
         this.gate = gate;
         this.up = up;
         this.down = down;
-        this.scratch = new Scratch(gate.weight().dataType());
+        this.scratch = new Scratch(gate.computeType());
         this.shared = shared;
     }
 
