@@ -27,6 +27,18 @@ public final class MetricsChart {
         System.setProperty("java.awt.headless", "true");
     }
 
+    /** Dark, distinct series colours (the default palette's yellows vanish on white). */
+    private static final Color[] PALETTE = {
+        new Color(0x1f77b4),
+        new Color(0xd62728),
+        new Color(0x2ca02c),
+        new Color(0xff7f0e),
+        new Color(0x9467bd),
+        new Color(0x8c564b),
+        new Color(0xe377c2),
+        new Color(0x17becf)
+    };
+
     /** Keys of an evaluation record that are not metrics to plot. */
     private static final Set<String> NOT_METRICS = Set.of("eval_records", "eval_loss", "eval_seconds");
 
@@ -42,15 +54,15 @@ public final class MetricsChart {
         if (!evalLoss.isEmpty()) {
             loss.addSeries(evalLoss);
         }
-        plot.add(subplot("loss", loss, false), 3);
+        plot.add(subplot("loss", loss, evalLoss.isEmpty() ? Set.of() : Set.of(1), 0), 3);
         XYSeriesCollection lr = new XYSeriesCollection(series("learning rate", records, "lr"));
-        plot.add(subplot("learning rate", lr, false), 1);
+        plot.add(subplot("learning rate", lr, Set.of(), 2), 1);
         XYSeriesCollection eval = new XYSeriesCollection();
         for (String k : evalMetrics(records)) {
             eval.addSeries(series(k, records, k));
         }
         if (eval.getSeriesCount() > 0) {
-            plot.add(subplot("eval", eval, true), 2);
+            plot.add(subplot("eval", eval, null, 3), 2);
         }
         return png(new JFreeChart(title, JFreeChart.DEFAULT_TITLE_FONT, plot, true), width, height);
     }
@@ -65,18 +77,14 @@ public final class MetricsChart {
         CombinedDomainXYPlot plot = new CombinedDomainXYPlot(new NumberAxis("global step"));
         XYSeriesCollection loss = new XYSeriesCollection();
         runs.forEach((label, records) -> loss.addSeries(series(label, records, "loss")));
-        plot.add(subplot("train loss", loss, false), 2);
+        plot.add(subplot("train loss", loss, Set.of(), 0), 2);
         Set<String> metrics = new LinkedHashSet<>();
         runs.values().forEach(r -> metrics.addAll(evalMetrics(r)));
         for (String k : metrics) {
             XYSeriesCollection c = new XYSeriesCollection();
-            runs.forEach((label, records) -> {
-                XYSeries s = series(label, records, k);
-                if (!s.isEmpty()) {
-                    c.addSeries(s);
-                }
-            });
-            plot.add(subplot(k, c, true), 1);
+            // every run, even one without this metric: a run keeps its colour in every subplot
+            runs.forEach((label, records) -> c.addSeries(series(label, records, k)));
+            plot.add(subplot(k, c, null, 0), 1);
         }
         return png(new JFreeChart("peft4j runs", JFreeChart.DEFAULT_TITLE_FONT, plot, true), width, height);
     }
@@ -107,12 +115,18 @@ public final class MetricsChart {
         return s;
     }
 
-    private static XYPlot subplot(String label, XYSeriesCollection data, boolean shapes) {
+    /**
+     * @param shapes the series drawn with a marker at each point (evaluations are sparse), null for all
+     * @param firstColour the palette index of the first series (a run keeps its colour across subplots)
+     */
+    private static XYPlot subplot(String label, XYSeriesCollection data, Set<Integer> shapes, int firstColour) {
         NumberAxis y = new NumberAxis(label);
         y.setAutoRangeIncludesZero(false);
-        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, shapes);
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, false);
         for (int i = 0; i < data.getSeriesCount(); i++) {
             r.setSeriesStroke(i, new BasicStroke(1.5f));
+            r.setSeriesPaint(i, PALETTE[(firstColour + i) % PALETTE.length]);
+            r.setSeriesShapesVisible(i, shapes == null || shapes.contains(i));
         }
         XYPlot p = new XYPlot(data, null, y, r);
         p.setBackgroundPaint(Color.WHITE);

@@ -32,6 +32,9 @@ public final class RunTotals {
      * outside the tasks); moved 1,234 B broadcast, 5,678 B returned; best eval_accuracy 0.81; last eval {...}}.
      */
     public String summary(String bestMetric, Double bestValue, Map<String, Object> lastEval) {
+        if (rounds == 0) {
+            return "peft4j: done: no rounds left to train (the run had finished)";
+        }
         return String.format(
                 "peft4j: done: %d rounds, steps %d-%d, %,d tokens in %.1f s of training (%,.0f tokens/s, %.1f%% of"
                         + " it outside the tasks); moved %,d B broadcast, %,d B returned%s%s",
