@@ -55,7 +55,12 @@ class LocalClusterTest {
                 TestJvm.localClusterSparkHome(tmp.resolve("spark-home")).toString());
         AdapterState cluster;
         try {
+            long models = org.peft4j.adapters.model.llama.LlamaWeights.built();
             cluster = train("local-cluster[2,1,1024]", config("cluster"));
+            assertEquals(
+                    models,
+                    org.peft4j.adapters.model.llama.LlamaWeights.built(),
+                    "the driver never loads the base model: the executors build the adapters and send them");
         } finally {
             System.clearProperty("spark.testing");
             System.clearProperty("spark.test.home");

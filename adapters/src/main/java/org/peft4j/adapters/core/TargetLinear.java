@@ -19,6 +19,9 @@ public final class TargetLinear {
     private final String path;
     private final INDArray w0;
     private final INDArray bias;
+    private final int dIn;
+    private final int dOut;
+    private final DataType computeType;
     private final Scratch scratch;
     private Scratch backwardScratch;
     private String dxKey = "dx";
@@ -37,12 +40,32 @@ public final class TargetLinear {
      * @param bias frozen bias (1 x d_out) or null
      */
     public TargetLinear(String path, INDArray w0, INDArray bias) {
+        this(path, w0, bias, (int) w0.rows(), (int) w0.columns(), computeType(w0));
+    }
+
+    private TargetLinear(String path, INDArray w0, INDArray bias, int dIn, int dOut, DataType computeType) {
         this.path = path;
         this.w0 = w0;
         this.bias = bias;
-        this.scratch = new Scratch(computeType(w0));
+        this.dIn = dIn;
+        this.dOut = dOut;
+        this.computeType = computeType;
+        this.scratch = new Scratch(computeType);
         this.backwardScratch = scratch;
         this.forwardScratch = scratch;
+    }
+
+    /**
+     * A layer's name and shape without its weight: what the Spark driver puts blank adapters on to hold their state
+     * (it never loads the base model). Attaching skips the adapter's base-weight hook; computing throws.
+     */
+    public static TargetLinear shapeOnly(String path, int dIn, int dOut, DataType computeType) {
+        return new TargetLinear(path, null, null, dIn, dOut, computeType);
+    }
+
+    /** Whether this layer has its weight (false for {@link #shapeOnly} layers). */
+    public boolean hasWeight() {
+        return w0 != null;
     }
 
     /**
@@ -79,7 +102,7 @@ public final class TargetLinear {
 
     /** The type activations, gradients and adapter tensors of this layer have: W0's, or FLOAT for a bf16 W0. */
     public DataType computeType() {
-        return computeType(w0);
+        return computeType;
     }
 
     static DataType computeType(INDArray w0) {
@@ -121,11 +144,11 @@ public final class TargetLinear {
     }
 
     public int dIn() {
-        return (int) w0.rows();
+        return dIn;
     }
 
     public int dOut() {
-        return (int) w0.columns();
+        return dOut;
     }
 
     public Adapter adapter() {
@@ -141,7 +164,9 @@ public final class TargetLinear {
             throw new IllegalArgumentException(
                     path + ": adapter is " + a.dIn() + " x " + a.dOut() + ", expected " + dIn() + " x " + dOut());
         }
-        a.onAttach(w0);
+        if (w0 != null) {
+            a.onAttach(w0);
+        }
         adapter = a;
     }
 
@@ -151,7 +176,7 @@ public final class TargetLinear {
             unmerge();
         }
         Adapter a = adapter;
-        if (a != null) {
+        if (a != null && w0 != null) {
             a.onDetach(w0);
         }
         adapter = null;

@@ -84,6 +84,40 @@ public final class ModelLoader {
         return new LoadedModel(location, new LlamaModel(w), tokenizer, json, files, r);
     }
 
+    /** A model's config and resolved dtype, read without its weights (what the Spark driver needs). */
+    public record Shape(LlamaConfig config, ModelDtype.Resolved dtype) {}
+
+    /** The config and dtype {@link #load(String, ModelDtype)} would give, reading config.json only. */
+    public static Shape shape(String location, ModelDtype dtype) throws IOException {
+        if (location.equals(TinyLlama.NAME)) {
+            return new Shape(TinyLlama.config(), dtype.resolve("float32", Bf16.fastOnThisCpu()));
+        }
+        if (location.startsWith(SYNTHETIC)) {
+            String file = location.substring(SYNTHETIC.length());
+            byte[] json = Locations.read(file);
+            return new Shape(LlamaConfig.parse(json, file), dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
+        }
+        if (location.startsWith("builtin:")) {
+            throw new IllegalArgumentException(
+                    "unknown built-in model '" + location + "' (the only one is " + TinyLlama.NAME + ")");
+        }
+        ModelFiles files = Locations.dir(location);
+        if (!files.exists(LlamaWeights.CONFIG)) {
+            throw new IllegalArgumentException(files.describe(LlamaWeights.CONFIG) + ": not found (a model directory"
+                    + " holds config.json and its safetensors)");
+        }
+        byte[] json = files.readAll(LlamaWeights.CONFIG);
+        return new Shape(
+                LlamaConfig.parse(json, files.describe(LlamaWeights.CONFIG)),
+                dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
+    }
+
+    private static String dtypeOf(byte[] configJson) throws IOException {
+        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(configJson);
+        var d = node.hasNonNull("dtype") ? node.get("dtype") : node.get("torch_dtype");
+        return d == null || !d.isTextual() ? null : d.asText();
+    }
+
     private static LoadedModel synthetic(String location, ModelDtype dtype) throws IOException {
         String file = location.substring(SYNTHETIC.length());
         byte[] json = Locations.read(file);
@@ -92,9 +126,7 @@ public final class ModelLoader {
             throw new IllegalArgumentException(file + ": vocab_size " + c.vocabSize()
                     + " is below the byte tokenizer's " + ByteTokenizer.VOCAB + " ids, which a synthetic model uses");
         }
-        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
-        var d = node.hasNonNull("dtype") ? node.get("dtype") : node.get("torch_dtype");
-        ModelDtype.Resolved r = dtype.resolve(d == null ? null : d.asText(), Bf16.fastOnThisCpu());
+        ModelDtype.Resolved r = dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu());
         return new LoadedModel(
                 location,
                 new LlamaModel(LlamaWeights.random(c, SYNTHETIC_SEED, r.type())),
@@ -109,9 +141,7 @@ public final class ModelLoader {
         if (!files.exists(LlamaWeights.CONFIG)) {
             return null; // LlamaWeights.load says what is missing
         }
-        var node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(files.readAll(LlamaWeights.CONFIG));
-        var d = node.hasNonNull("dtype") ? node.get("dtype") : node.get("torch_dtype");
-        return d == null || !d.isTextual() ? null : d.asText();
+        return dtypeOf(files.readAll(LlamaWeights.CONFIG));
     }
 
     /**

@@ -4,8 +4,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.peft4j.adapters.core.AdapterSet;
+import org.peft4j.adapters.optim.Optimizer;
 import org.peft4j.job.state.StateSlice;
-import org.peft4j.job.worker.Worker;
 
 /**
  * The driver's side of {@link WorkerUpdate}: for each round, the state executors need (its live rows, and the
@@ -14,15 +15,17 @@ import org.peft4j.job.worker.Worker;
  */
 final class RoundBroadcasts {
     private final JavaSparkContext sc;
-    private final Worker driver;
+    private final AdapterSet adapters;
+    private final Optimizer optimizer;
     private final RoundRows rows;
     private final List<Broadcast<StateSlice>> settled = new ArrayList<>();
     private final List<Integer> settledRounds = new ArrayList<>();
 
-    RoundBroadcasts(JavaSparkContext sc, Worker driver) {
+    RoundBroadcasts(JavaSparkContext sc, AdapterSet adapters, Optimizer optimizer) {
         this.sc = sc;
-        this.driver = driver;
-        this.rows = new RoundRows(driver.adapters());
+        this.adapters = adapters;
+        this.optimizer = optimizer;
+        this.rows = new RoundRows(adapters);
     }
 
     /** One round's broadcast state: what tasks read, what it costs an executor, values that train in it. */
@@ -37,9 +40,9 @@ final class RoundBroadcasts {
      * for an evaluation after the last round): the driver's freezing is brought to that step first.
      */
     Prepared prepare(int round, long step, long totalSteps, double[] lrs) {
-        driver.adapters().onStep(step);
-        long trainable = driver.adapters().trainableCount();
-        RoundRows.Parts parts = rows.next(driver.adapters(), driver.optimizer());
+        adapters.onStep(step);
+        long trainable = adapters.trainableCount();
+        RoundRows.Parts parts = rows.next(adapters, optimizer);
         if (!parts.settled().isEmpty()) {
             settled.add(sc.broadcast(parts.settled()));
             settledRounds.add(round);

@@ -19,9 +19,10 @@ import org.peft4j.job.eval.EvalRecords;
 import org.peft4j.job.metrics.MetricsLog;
 import org.peft4j.job.metrics.RoundMetrics;
 import org.peft4j.job.metrics.RunTotals;
+import org.peft4j.job.model.ModelLoader;
 import org.peft4j.job.state.AdapterState;
+import org.peft4j.job.worker.DriverAdapters;
 import org.peft4j.job.worker.RunSpec;
-import org.peft4j.job.worker.Worker;
 import scala.Tuple2;
 
 /**
@@ -60,9 +61,11 @@ public final class RoundLoop {
     static Outcome run(JavaSparkContext sc, JobConfig c, PrintStream log, JavaRDD<TokenizedExample> shards)
             throws Exception {
         RunSpec spec = RunSpec.fresh(c);
-        Worker driver = Worker.build(spec);
+        ModelLoader.Shape model = ModelLoader.shape(c.model().path(), c.model().dtype());
         log.println("peft4j: resolved configuration\n" + c.rendered());
-        log.println(driver.model().dtype().line());
+        log.println(model.dtype().line());
+        Broadcast<RunSpec> specB = sc.broadcast(spec);
+        DriverAdapters driver = DriverAdapters.of(spec, model.config(), AdapterInit.fetch(sc, specB));
         log.println(parameterLine(driver));
 
         CheckpointStore store = new CheckpointStore(
@@ -80,7 +83,6 @@ public final class RoundLoop {
                     "peft4j: resuming from %s (round %d done, global step %d)%n", resume.dir(), startRound - 1, step);
         }
         MetricsLog metrics = new MetricsLog(c.run().output(), ck.isPresent());
-        Broadcast<RunSpec> specB = sc.broadcast(spec);
         TrainData.Prepared data = shards != null
                 ? new TrainData.Prepared(shards, shards.count(), 0, 0, 0, EvalRecords.NONE)
                 : TrainData.prepare(sc, specB);
@@ -100,7 +102,7 @@ public final class RoundLoop {
         List<Map<String, Object>> rounds = new ArrayList<>();
         Map<String, Object> lastEval = Map.of();
         Broadcast<EvalRecords> evalB = evalRecords == null ? null : sc.broadcast(evalRecords);
-        RoundBroadcasts broadcasts = new RoundBroadcasts(sc, driver);
+        RoundBroadcasts broadcasts = new RoundBroadcasts(sc, driver.adapters(), driver.optimizer());
         StepProgress progress = StepProgress.register(sc);
         RunTotals totals = new RunTotals();
         RoundBroadcasts.Prepared now = startRound < train.rounds()
@@ -216,8 +218,8 @@ public final class RoundLoop {
     }
 
     /** PEFT's line: trainable values, and base plus every adapter tensor. */
-    static String parameterLine(Worker w) {
-        long base = w.model().model().config().parameterCount();
+    static String parameterLine(DriverAdapters w) {
+        long base = w.config().parameterCount();
         long trainable = w.adapters().trainableCount();
         long adapters = w.adapters().params().values().stream()
                 .mapToLong(p -> p.value().length())

@@ -15,8 +15,9 @@ import org.peft4j.job.model.ModelLoader;
 
 /**
  * A base model with this run's adapters, optimizer and trainer: one per executor task slot (kept across rounds by
- * {@link WorkerCache}), and one on the driver holding the canonical averaged state. Built the same way everywhere,
- * so the frozen adapter tensors (LaMDA's A, the SVD residual) are identical without ever being sent.
+ * {@link WorkerCache}). Built the same way everywhere, so the frozen adapter tensors (LaMDA's A, the SVD residual)
+ * are identical without ever being sent; the driver holds the averaged state in {@link DriverAdapters}, without
+ * the base model.
  */
 public record Worker(
         RunSpec spec,
@@ -26,6 +27,19 @@ public record Worker(
         Optimizer optimizer,
         LocalTrainer trainer,
         RoundSync sync) {
+
+    /** The run's optimizer, fresh. */
+    public static Optimizer optimizer(JobConfig c) {
+        return switch (c.train().optimizer()) {
+            case SGD -> new Sgd();
+            case ADAMW ->
+                new AdamW(
+                        c.train().adamBeta1(),
+                        c.train().adamBeta2(),
+                        c.train().adamEps(),
+                        c.train().weightDecay());
+        };
+    }
 
     /** Loads the base model, injects the run's adapters (and sequence head) and builds optimizer and trainer. */
     public static Worker build(RunSpec spec) throws IOException {
@@ -54,15 +68,7 @@ public record Worker(
                     DataType.FLOAT);
             adapters.addModuleToSave(head.param());
         }
-        Optimizer optimizer = switch (c.train().optimizer()) {
-            case SGD -> new Sgd();
-            case ADAMW ->
-                new AdamW(
-                        c.train().adamBeta1(),
-                        c.train().adamBeta2(),
-                        c.train().adamEps(),
-                        c.train().weightDecay());
-        };
+        Optimizer optimizer = optimizer(c);
         return new Worker(
                 spec,
                 model,

@@ -11,6 +11,9 @@ import org.peft4j.adapters.core.TargetLinear;
  * input in backward (LoRA, Neat), not for LaMDA.
  */
 final class DecoderLayer {
+    /** The seven linears of a layer, in the order {@link LlamaModel#linears()} lists them. */
+    static final String[] MODULES = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+
     private final RmsNorm norm1;
     private final RmsNorm norm2;
     private final Attention attention;
@@ -21,7 +24,7 @@ final class DecoderLayer {
     /** @param shared buffers of the backward pass (and transient forward ones), shared by every layer */
     DecoderLayer(int index, LlamaConfig c, LlamaWeights.Layer w, Rotary rotary, Scratch shared) {
         TargetLinear[] t = new TargetLinear[7];
-        String[] names = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
+        String[] names = MODULES;
         for (int i = 0; i < names.length; i++) {
             t[i] = new TargetLinear(
                     LlamaWeights.modulePath(index, names[i]),

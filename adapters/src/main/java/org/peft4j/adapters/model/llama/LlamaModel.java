@@ -56,6 +56,22 @@ public final class LlamaModel {
     }
 
     /** The seven linears of every layer, in layer order: what {@code AdapterInjector} chooses targets from. */
+    /**
+     * The target layers of a model of config {@code c} by name and shape only, in {@link #linears()} order: what the
+     * Spark driver puts adapters on without loading the weights.
+     */
+    public static List<TargetLinear> shapeOnlyLinears(LlamaConfig c) {
+        List<TargetLinear> out = new ArrayList<>();
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            for (String m : DecoderLayer.MODULES) {
+                int[] s = c.moduleShape(m);
+                out.add(TargetLinear.shapeOnly(
+                        LlamaWeights.modulePath(l, m), s[0], s[1], org.nd4j.linalg.api.buffer.DataType.FLOAT));
+            }
+        }
+        return out;
+    }
+
     public List<TargetLinear> linears() {
         List<TargetLinear> out = new ArrayList<>();
         layers.forEach(l -> out.addAll(l.linears()));

@@ -75,6 +75,13 @@ public record LlamaWeights(
      * Weights drawn from a seed as HF initialises them (normal, std 0.02; norm gains 1): the built-in tiny model and
      * the synthetic benchmark use this.
      */
+    private static final java.util.concurrent.atomic.AtomicLong BUILT = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Base models loaded or drawn in this JVM so far: the Spark driver's must stay at zero (tests). */
+    public static long built() {
+        return BUILT.get();
+    }
+
     public static LlamaWeights random(LlamaConfig c, long seed, DataType type) {
         return random(c, seed, type, false);
     }
@@ -85,6 +92,7 @@ public record LlamaWeights(
      *     adapters can move them in a few hundred steps (the built-in model)
      */
     public static LlamaWeights random(LlamaConfig c, long seed, DataType type, boolean fanIn) {
+        BUILT.incrementAndGet();
         double std = 0.02;
         // bf16: drawn in fp32, then rounded to nearest even; the norm gains stay fp32.
         DataType draw = type == DataType.BFLOAT16 ? DataType.FLOAT : type;
@@ -179,6 +187,7 @@ public record LlamaWeights(
      *     straight from BF16 tensors, rounded to nearest even from others) and the norms and biases in FLOAT
      */
     public static LlamaWeights load(ModelFiles files, DataType type) throws IOException {
+        BUILT.incrementAndGet();
         if (!files.exists(CONFIG)) {
             throw new IllegalArgumentException(
                     files.describe(CONFIG) + ": not found (a Hugging Face model directory" + " needs config.json)");
