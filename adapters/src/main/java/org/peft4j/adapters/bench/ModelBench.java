@@ -170,7 +170,7 @@ public final class ModelBench {
     }
 
     /** The process's peak resident set (VmHWM), as the peer's ru_maxrss; NaN where /proc is missing. */
-    static double peakRssMb() throws IOException {
+    public static double peakRssMb() throws IOException {
         Path status = Path.of("/proc/self/status");
         if (!Files.exists(status)) {
             return Double.NaN;

@@ -17,6 +17,7 @@ public final class Main {
             new EvalCommand(),
             new InspectCommand(),
             new ReportCommand(),
+            new CompareCommand(),
             new BenchCommand(),
             new BenchLayerCommand(),
             new BenchDataCommand());

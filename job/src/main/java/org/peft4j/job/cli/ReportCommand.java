@@ -31,7 +31,8 @@ final class ReportCommand implements Command {
                   DIR is a run's output (run.output: its metrics.jsonl) on any file system. Writes the training loss
                   and every eval metric of the runs against the global step, one line per run, and prints per run:
                   method, rank, trainable values at the start and at the end (LaMDA's PMB freeze lowers it), rounds,
-                  final training loss, mean tokens/s, bytes moved, and its last evaluation.""";
+                  final training loss, mean tokens/s, peak RSS of its JVM, bytes its last round moved (broadcast to
+                  one executor and returned by all) and its last evaluation.""";
     }
 
     @Override
@@ -86,7 +87,7 @@ final class ReportCommand implements Command {
 
     static String table(Map<String, List<Map<String, Object>>> runs) {
         StringBuilder sb = new StringBuilder(String.format(
-                "%-40s %-8s %5s %12s %12s %7s %10s %10s %14s  %s%n",
+                "%-40s %-8s %5s %12s %12s %7s %10s %10s %8s %14s  %s%n",
                 "run",
                 "method",
                 "rank",
@@ -95,26 +96,29 @@ final class ReportCommand implements Command {
                 "rounds",
                 "loss",
                 "tokens/s",
-                "bytes moved",
+                "RSS MB",
+                "bytes/round",
                 "last eval"));
         runs.forEach((label, rs) -> {
             Map<String, Object> first = rs.get(0);
             Map<String, Object> last = rs.get(rs.size() - 1);
             Map<String, Object> eval = new LinkedHashMap<>();
             double tps = 0;
-            long bytes = 0;
+            double rss = 0;
             for (Map<String, Object> r : rs) {
                 r.forEach((k, v) -> {
-                    if (k.startsWith("eval_")) {
+                    if (k.startsWith("eval_") && !k.equals("eval_seconds")) {
                         eval.put(k, v);
                     }
                 });
                 tps += num(r, "tokens_per_s");
-                bytes += (long) (num(r, "broadcast_bytes") + num(r, "returned_bytes"));
+                double peak = num(r, "peak_rss_mb");
+                rss = Double.isNaN(peak) ? rss : Math.max(rss, peak);
             }
-            String dir = label.substring(label.indexOf('(') + 1, label.lastIndexOf(')'));
+            long bytes = (long) (num(last, "broadcast_bytes") + num(last, "returned_bytes"));
+            String dir = label.endsWith(")") ? label.substring(label.indexOf('(') + 1, label.length() - 1) : label;
             sb.append(String.format(
-                    "%-40s %-8s %5s %,12d %,12d %7d %10.4f %10.0f %,14d  %s%n",
+                    "%-40s %-8s %5s %,12d %,12d %7d %10.4f %10.0f %8.0f %,14d  %s%n",
                     dir,
                     first.get("method"),
                     first.get("rank"),
@@ -123,6 +127,7 @@ final class ReportCommand implements Command {
                     rs.size(),
                     num(last, "loss"),
                     tps / rs.size(),
+                    rss,
                     bytes,
                     eval.isEmpty() ? "-" : eval));
         });

@@ -178,6 +178,8 @@ public final class RoundLoop {
             if (evaluate) {
                 record.put("eval_seconds", evalSeconds);
             }
+            // this JVM's peak resident set: the driver's, and in local mode the executors' too
+            record.put("peak_rss_mb", org.peft4j.adapters.bench.ModelBench.peakRssMb());
             metrics.append(record);
             rounds.add(record);
             log.println(m.progressLine(train.rounds()));

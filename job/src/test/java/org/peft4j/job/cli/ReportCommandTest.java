@@ -29,7 +29,7 @@ class ReportCommandTest {
                         "{\"round\":0,\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":5,\"loss\":2.5,"
                                 + "\"lr\":0.01,\"tokens_per_s\":100.0,\"broadcast_bytes\":1000,\"returned_bytes\":2000}%n"
                                 + "{\"round\":1,\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":10,\"loss\":%s,"
-                                + "\"lr\":0.01,\"tokens_per_s\":300.0,\"broadcast_bytes\":10,\"returned_bytes\":20,"
+                                + "\"lr\":0.01,\"tokens_per_s\":300.0,\"broadcast_bytes\":10,\"returned_bytes\":20,\"peak_rss_mb\":512.0,"
                                 + "\"eval_records\":32,\"eval_loss\":1.0,\"eval_accuracy\":0.75}%n",
                         method, trainable0, method, trainable1, loss1));
         return d;
@@ -50,9 +50,11 @@ class ReportCommandTest {
         assertEquals(0, code, err.toString(StandardCharsets.UTF_8));
         List<String> lines = text.lines().toList();
         assertTrue(
-                lines.get(1).matches(".*lamda\\s+8\\s+1,920\\s+128\\s+2\\s+0\\.5000\\s+200\\s+3,030\\s+\\{.*"), text);
+                lines.get(1).matches(".*lamda\\s+8\\s+1,920\\s+128\\s+2\\s+0\\.5000\\s+200\\s+512\\s+30\\s+\\{.*"),
+                text);
         assertTrue(
-                lines.get(2).matches(".*lora\\s+8\\s+4,096\\s+4,096\\s+2\\s+0\\.2500\\s+200\\s+3,030\\s+\\{.*"), text);
+                lines.get(2).matches(".*lora\\s+8\\s+4,096\\s+4,096\\s+2\\s+0\\.2500\\s+200\\s+512\\s+30\\s+\\{.*"),
+                text);
         assertTrue(lines.get(1).contains("eval_accuracy=0.75"), text);
         BufferedImage image = ImageIO.read(png.toFile());
         assertNotNull(image);
