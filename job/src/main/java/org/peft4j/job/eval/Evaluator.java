@@ -1,6 +1,5 @@
 package org.peft4j.job.eval;
 
-import java.io.IOException;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,11 +33,6 @@ public final class Evaluator {
     private static final int ROWS = 8;
 
     private Evaluator() {}
-
-    /** Evaluates on {@code data.eval.path}. */
-    public static Map<String, Object> evaluate(Worker w, JobConfig c) throws IOException {
-        return evaluate(w, c, EvalRecords.fromFile(c));
-    }
 
     /**
      * Evaluates on {@code records} (a file's, or those {@code data.eval.split} held out) in this process, chunk after

@@ -95,7 +95,13 @@ public final class ModelLoader {
         if (location.startsWith(SYNTHETIC)) {
             String file = location.substring(SYNTHETIC.length());
             byte[] json = Locations.read(file);
-            return new Shape(LlamaConfig.parse(json, file), dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
+            LlamaConfig c = LlamaConfig.parse(json, file);
+            if (c.vocabSize() < ByteTokenizer.VOCAB) {
+                throw new IllegalArgumentException(
+                        file + ": vocab_size " + c.vocabSize() + " is below the byte tokenizer's " + ByteTokenizer.VOCAB
+                                + " ids, which a synthetic model uses");
+            }
+            return new Shape(c, dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
         }
         if (location.startsWith("builtin:")) {
             throw new IllegalArgumentException(
@@ -119,21 +125,15 @@ public final class ModelLoader {
     }
 
     private static LoadedModel synthetic(String location, ModelDtype dtype) throws IOException {
-        String file = location.substring(SYNTHETIC.length());
-        byte[] json = Locations.read(file);
-        LlamaConfig c = LlamaConfig.parse(json, file);
-        if (c.vocabSize() < ByteTokenizer.VOCAB) {
-            throw new IllegalArgumentException(file + ": vocab_size " + c.vocabSize()
-                    + " is below the byte tokenizer's " + ByteTokenizer.VOCAB + " ids, which a synthetic model uses");
-        }
-        ModelDtype.Resolved r = dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu());
+        Shape s = shape(location, dtype);
         return new LoadedModel(
                 location,
-                new LlamaModel(LlamaWeights.random(c, SYNTHETIC_SEED, r.type())),
+                new LlamaModel(LlamaWeights.random(
+                        s.config(), SYNTHETIC_SEED, s.dtype().type())),
                 new ByteTokenizer(),
                 ByteTokenizer.tokenizerJson(),
                 null,
-                r);
+                s.dtype());
     }
 
     /** config.json's {@code dtype} (transformers 5) or {@code torch_dtype} (4.x), or null. */
