@@ -1,8 +1,16 @@
 #!/usr/bin/env python3
-"""Writes the bundled sample shards used by conf/quickstart.conf (deterministic; plain python3).
+"""Writes the bundled sample shards (deterministic; plain python3). Regenerate with: python3 conf/samples/make_samples.py
 
-Commonsense170K-shaped BoolQ-style records whose answer follows a rule the built-in model can pick up in a few
-minutes on a laptop: "is A greater than B?" over single digits. Regenerate with: python3 conf/samples/make_samples.py
+arith_train.json, arith_eval.json (conf/quickstart.conf): word problems in MetaMathQA's schema, answered the way
+MetaMathQA answers ("... The answer is: X") and scored like GSM8K, on the sums builtin:arith-llama learnt in
+pretraining (adapters/src/test/python/pretrain_arith_llama.py) from equations and stories ("Tom has 47 apples. Tom
+buys 38 more apples. 47 + 38 = 85."); here they are asked as questions, in Alpaca's template, with three verbs out of
+four the pretraining corpus never has ("Then Tom gives away 38 apples. How many apples does Tom have left?"), and
+answered with a line it never saw ("The answer is: 9"). Fine-tuning teaches the format and the verbs; the sums
+come from pretraining.
+
+commonsense_train.json, commonsense_eval.json (tests and examples): Commonsense170K-shaped BoolQ-style records
+whose answer follows a rule: "is A greater than B?" over single digits.
 """
 import json
 import os
@@ -21,6 +29,38 @@ def record():
                            f" {b}?\n\nAnswer format: true/false",
             "input": "", "output": f"the correct answer is {answer}", "answer": answer}
 
+
+NAMES = ["Tom", "Anna", "Ben", "Mia", "Leo", "Sara", "Max", "Lily", "Sam", "Emma", "Jack", "Nora"]
+THINGS = ["apples", "pears", "books", "coins", "stamps", "marbles", "shells", "cards", "pens", "eggs"]
+ASKS = [("+", "Then {n} buys {b} more {t}.", "now"), ("+", "Then {n} gets {b} {t} from {o}.", "now"),
+        ("-", "Then {n} gives away {b} {t}.", "left"), ("-", "Then {n} loses {b} {t}.", "left")]
+
+
+def word_problem(r):
+    n, o = r.sample(NAMES, 2)
+    t = r.choice(THINGS)
+    op, then, when = r.choice(ASKS)
+    a, b = r.randint(0, 99), r.randint(0, 99)
+    if op == "-":
+        a, b = max(a, b), min(a, b)
+    c = a + b if op == "+" else a - b
+    query = f"{n} has {a} {t}. " + then.format(n=n, b=b, t=t, o=o) + f" How many {t} does {n} have {when}?"
+    return {"query": query, "response": f"{a} {op} {b} = {c}. The answer is: {c}", "type": "arith_" + when,
+            "original_question": query}
+
+
+math_rng = random.Random(11)
+seen = set()  # the eval questions are not in the training file (same numbers, names and verbs do recur)
+for name, n in (("arith_train.json", 2000), ("arith_eval.json", 100)):
+    records = []
+    while len(records) < n:
+        r = word_problem(math_rng)
+        if name == "arith_train.json" or r["query"] not in seen:
+            seen.add(r["query"])
+            records.append(r)
+    with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:
+        json.dump(records, f, indent=1)
+        f.write("\n")
 
 for name, n in (("commonsense_train.json", 512), ("commonsense_eval.json", 32)):
     with open(os.path.join(HERE, name), "w", encoding="utf-8") as f:

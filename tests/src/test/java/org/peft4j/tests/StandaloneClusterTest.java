@@ -152,6 +152,8 @@ class StandaloneClusterTest {
             "--set",
             "checkpoint.every=0",
             "--set",
+            "data.max_length=320",
+            "--set",
             "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
                     + "\"}]"
         };

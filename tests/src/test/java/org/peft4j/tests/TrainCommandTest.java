@@ -27,8 +27,10 @@ class TrainCommandTest {
         assertTrue(r.out().contains("trainable params: "), r.out());
         assertTrue(r.out().contains("round 3/3"), r.out());
         List<String> metrics = Files.readAllLines(output.resolve("metrics.jsonl"));
-        assertEquals(3, metrics.size());
-        JsonNode last = new ObjectMapper().readTree(metrics.get(2));
+        assertEquals(4, metrics.size(), "eval.at_start's record, then 3 rounds");
+        JsonNode start = new ObjectMapper().readTree(metrics.get(0));
+        assertTrue(start.get("global_step").asInt() == 0 && start.has("eval_accuracy"), start.toString());
+        JsonNode last = new ObjectMapper().readTree(metrics.get(3));
         assertTrue(
                 last.get("loss").asDouble() > 0 && last.has("eval_accuracy") && last.has("broadcast_bytes"),
                 last.toString());
@@ -109,7 +111,7 @@ class TrainCommandTest {
             {
                 "checkpoint.best={metric = eval_f1}",
                 "peft4j.checkpoint.best.metric: expected one of the metrics"
-                        + " commonsense reports [eval_loss, eval_accuracy], found eval_f1"
+                        + " metamath reports [eval_loss, eval_accuracy], found eval_f1"
             },
         };
         for (String[] c : cases) {

@@ -1,7 +1,5 @@
 package org.peft4j.job.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
@@ -52,7 +50,7 @@ final class ExportCommand implements Command {
                     dir + " already holds " + AdapterCheckpoint.CONFIG + "; pass --overwrite to replace it");
         }
         Map<String, byte[]> files = ModelLoader.readAdapterFiles(adapter);
-        String base = model != null ? model : baseModel(files);
+        String base = model != null ? model : ModelLoader.recordedBase(files);
         LoadedModel m = ModelLoader.load(base);
         AdapterSet set = AdapterCheckpoint.load(m.model().linears(), files, adapter);
         CheckpointFiles.writeFiles(dir, AdapterCheckpoint.exportPeftLora(set, base));
@@ -60,13 +58,5 @@ final class ExportCommand implements Command {
                 + set.targets().size() + " modules as a PEFT LoRA (ranks "
                 + new java.util.TreeSet<>(set.ranks().values()) + ")");
         return ExitCode.OK;
-    }
-
-    /** The base model the adapter was trained on, as its directory records it. */
-    private static String baseModel(Map<String, byte[]> files) throws java.io.IOException {
-        byte[] own = files.getOrDefault(AdapterCheckpoint.PEFT4J, files.get(AdapterCheckpoint.CONFIG));
-        JsonNode c = new ObjectMapper().readTree(own);
-        String base = c.path("base_model_name_or_path").asText("");
-        return base.isEmpty() ? TinyLlama.NAME : base;
     }
 }

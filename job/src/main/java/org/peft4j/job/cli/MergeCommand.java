@@ -55,19 +55,22 @@ final class MergeCommand implements Command {
         return """
                 usage: deploy/peft4j merge --out DIR [--model DIR] [--adapter DIR] [--dtype f32|bf16|f16]
                                            [--max-shard-size 5GB] [--overwrite]
+                  --model defaults to the base model the adapter records (base_model_name_or_path), else %1$s.
                   Writes DIR on any file system as transformers' save_pretrained would: config.json (the source's,
                   only its dtype updated), model.safetensors or model-0000i-of-0000n.safetensors shards with
                   model.safetensors.index.json (HF names and layouts, biases kept), and every tokenizer file of the
                   source (tokenizer.json, tokenizer_config.json, special_tokens_map.json, generation_config.json,
-                  chat template, ...). --dtype defaults to the source's (f32 for %s, which this writes as an
+                  chat template, ...). --dtype defaults to the source's (f32 for %1$s, which this writes as an
                   ordinary directory without --adapter). An existing model in DIR is kept unless --overwrite.""".formatted(TinyLlama.NAME);
     }
 
     @Override
     public int run(List<String> argv, PrintStream out) throws Exception {
         Args a = Args.parse(argv, Set.of("overwrite"));
-        String modelLocation = a.get("model", TinyLlama.NAME);
         String adapter = a.get("adapter", null);
+        String modelLocation = a.get(
+                "model",
+                adapter == null ? TinyLlama.NAME : ModelLoader.recordedBase(ModelLoader.readAdapterFiles(adapter)));
         String dir = a.required("out");
         String dtypeArg = a.get("dtype", null);
         long maxShard = SafetensorsShards.parseSize(a.get("max_shard_size", "5GB"));

@@ -105,13 +105,17 @@ final class ReportCommand implements Command {
             Map<String, Object> eval = new LinkedHashMap<>();
             double tps = 0;
             double rss = 0;
+            int rounds = 0; // eval.at_start adds a record with no training figures
             for (Map<String, Object> r : rs) {
+                if (r.containsKey("loss")) {
+                    rounds++;
+                    tps += num(r, "tokens_per_s");
+                }
                 r.forEach((k, v) -> {
                     if (k.startsWith("eval_") && !k.equals("eval_seconds")) {
                         eval.put(k, v);
                     }
                 });
-                tps += num(r, "tokens_per_s");
                 double peak = num(r, "peak_rss_mb");
                 rss = Double.isNaN(peak) ? rss : Math.max(rss, peak);
             }
@@ -124,9 +128,9 @@ final class ReportCommand implements Command {
                     first.get("rank"),
                     (long) num(first, "trainable"),
                     (long) num(last, "trainable"),
-                    rs.size(),
+                    rounds,
                     num(last, "loss"),
-                    tps / rs.size(),
+                    tps / rounds,
                     rss,
                     bytes,
                     eval.isEmpty() ? "-" : eval));

@@ -326,7 +326,8 @@ public final class ConfigLoader {
         JobConfig.Eval eval = new JobConfig.Eval(
                 integer(c, "eval.every", 0, 1 << 24),
                 nullableInteger(c, "eval.max_new_tokens", 1, 1 << 16),
-                integer(c, "eval.num_beams", 1, 64));
+                integer(c, "eval.num_beams", 1, 64),
+                bool(c, "eval.at_start"));
         return new JobConfig(run, model, spec, data, train, spark, ckpt, eval, rendered);
     }
 }

@@ -147,8 +147,11 @@ public record JobConfig(
         }
     }
 
-    /** @param maxNewTokens null: 32 for commonsense and GLUE, 256 for math, as LLM-Adapters evaluates */
-    public record Eval(int every, Integer maxNewTokens, int numBeams) implements Serializable {
+    /**
+     * @param maxNewTokens null: 32 for commonsense and GLUE, 256 for math, as LLM-Adapters evaluates
+     * @param atStart also evaluate the initial adapters before the first round (global step 0) of a fresh run
+     */
+    public record Eval(int every, Integer maxNewTokens, int numBeams, boolean atStart) implements Serializable {
         public int maxNewTokens(String dataset) {
             if (maxNewTokens != null) {
                 return maxNewTokens;

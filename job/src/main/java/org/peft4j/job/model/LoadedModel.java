@@ -8,7 +8,8 @@ import org.peft4j.datasets.tokenize.Tokenizer;
  * A base model ready to use: the model, its tokenizer (null when the directory has none) and the bytes of its
  * {@code tokenizer.json} (for exporting it again).
  *
- * @param files the directory it was read from, or null for the built-in model
+ * @param files the directory it was read from (a built-in model's packaged one), or null for a model built from a
+ *     seed
  * @param dtype how its weights are stored, and why
  */
 public record LoadedModel(

@@ -8,6 +8,7 @@ import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.io.AdapterCheckpoint;
 import org.peft4j.adapters.io.ModelFiles;
 import org.peft4j.adapters.linalg.Bf16;
+import org.peft4j.adapters.model.llama.BuiltinModels;
 import org.peft4j.adapters.model.llama.LlamaConfig;
 import org.peft4j.adapters.model.llama.LlamaModel;
 import org.peft4j.adapters.model.llama.LlamaWeights;
@@ -18,7 +19,8 @@ import org.peft4j.datasets.tokenize.Tokenizer;
 import org.peft4j.job.fs.Locations;
 
 /**
- * Resolves {@code --model} values: {@value TinyLlama#NAME}, a Hugging Face directory on any file system, or
+ * Resolves {@code --model} values: a built-in model ({@link BuiltinModels}), a Hugging Face directory on any file
+ * system, or
  * {@code synthetic:<config.json>} (random weights of that shape from a fixed seed and the byte tokenizer: benchmarks
  * of the job at a real model's size without its weights).
  */
@@ -53,11 +55,7 @@ public final class ModelLoader {
         if (location.startsWith(SYNTHETIC)) {
             return synthetic(location, dtype);
         }
-        if (location.startsWith("builtin:")) {
-            throw new IllegalArgumentException(
-                    "unknown built-in model '" + location + "' (the only one is " + TinyLlama.NAME + ")");
-        }
-        ModelFiles files = Locations.dir(location);
+        ModelFiles files = files(location);
         ModelDtype.Resolved r = dtype.resolve(checkpointDtype(files), Bf16.fastOnThisCpu());
         LlamaWeights w = LlamaWeights.load(files, r.type());
         LlamaConfig c = w.config();
@@ -103,11 +101,7 @@ public final class ModelLoader {
             }
             return new Shape(c, dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
         }
-        if (location.startsWith("builtin:")) {
-            throw new IllegalArgumentException(
-                    "unknown built-in model '" + location + "' (the only one is " + TinyLlama.NAME + ")");
-        }
-        ModelFiles files = Locations.dir(location);
+        ModelFiles files = files(location);
         if (!files.exists(LlamaWeights.CONFIG)) {
             throw new IllegalArgumentException(files.describe(LlamaWeights.CONFIG) + ": not found (a model directory"
                     + " holds config.json and its safetensors)");
@@ -116,6 +110,11 @@ public final class ModelLoader {
         return new Shape(
                 LlamaConfig.parse(json, files.describe(LlamaWeights.CONFIG)),
                 dtype.resolve(dtypeOf(json), Bf16.fastOnThisCpu()));
+    }
+
+    /** A model directory: a built-in model's packaged files or a directory on any file system. */
+    private static ModelFiles files(String location) throws IOException {
+        return location.startsWith(BuiltinModels.PREFIX) ? BuiltinModels.files(location) : Locations.dir(location);
     }
 
     private static String dtypeOf(byte[] configJson) throws IOException {
@@ -148,6 +147,21 @@ public final class ModelLoader {
      * The files of an adapter directory on any file system (peft4j's or PEFT's format), by name; fails when it lacks
      * the config or the tensors.
      */
+    /**
+     * The base model an adapter directory records ({@code base_model_name_or_path} of peft4j's or PEFT's config),
+     * {@value TinyLlama#NAME} when it records none.
+     */
+    public static String recordedBase(Map<String, byte[]> adapterFiles) throws IOException {
+        byte[] own = adapterFiles.getOrDefault(AdapterCheckpoint.PEFT4J, adapterFiles.get(AdapterCheckpoint.CONFIG));
+        String base = own == null
+                ? ""
+                : new com.fasterxml.jackson.databind.ObjectMapper()
+                        .readTree(own)
+                        .path("base_model_name_or_path")
+                        .asText("");
+        return base.isEmpty() ? TinyLlama.NAME : base;
+    }
+
     public static Map<String, byte[]> readAdapterFiles(String location) throws IOException {
         ModelFiles files = Locations.dir(location);
         Map<String, byte[]> out = new LinkedHashMap<>();

@@ -1,8 +1,10 @@
 package org.peft4j.job.rounds;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -108,6 +110,9 @@ public final class RoundLoop {
         RoundBroadcasts.Prepared now = startRound < train.rounds()
                 ? broadcasts.prepare(startRound, step, train.totalSteps(), learningRates(train, step))
                 : null;
+        if (evalB != null && c.eval().atStart() && step == 0 && now != null) {
+            lastEval = evaluateAtStart(sc, c, specB, evalB, now, metrics, log);
+        }
         for (int r = startRound; r < train.rounds(); r++) {
             long t0 = System.nanoTime();
             String label = String.format("round %d/%d", r + 1, train.rounds());
@@ -204,6 +209,36 @@ public final class RoundLoop {
         data.shards().unpersist();
         return new Outcome(
                 step, startRound, AdapterState.viewOf(driver.adapters(), driver.optimizer()), rounds, lastEval);
+    }
+
+    /**
+     * {@code eval.at_start}: the initial adapters (which leave the base model's outputs as they are) evaluated before
+     * the first round, recorded at global step 0 with no training figures. Not a candidate for {@code best/}.
+     */
+    private static Map<String, Object> evaluateAtStart(
+            JavaSparkContext sc,
+            JobConfig c,
+            Broadcast<RunSpec> specB,
+            Broadcast<EvalRecords> evalB,
+            RoundBroadcasts.Prepared first,
+            MetricsLog metrics,
+            PrintStream log)
+            throws IOException {
+        sc.setJobDescription("peft4j before round 1: eval");
+        long e0 = System.nanoTime();
+        Map<String, Object> eval =
+                EvalStep.evaluate(sc, specB, evalB, first.update(), c.spark().executors());
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("method", c.adapter().method().name());
+        record.put("rank", c.adapter().rank());
+        record.put("trainable", first.trainable());
+        record.put("global_step", 0L);
+        record.putAll(eval);
+        record.put("eval_seconds", (System.nanoTime() - e0) / 1e9);
+        record.put("peak_rss_mb", org.peft4j.adapters.bench.ModelBench.peakRssMb());
+        metrics.append(record);
+        log.println("before training  eval " + eval);
+        return eval;
     }
 
     /** {@code <output>: lamda r=8 on commonsense}. */

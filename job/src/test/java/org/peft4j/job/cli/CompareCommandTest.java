@@ -39,6 +39,8 @@ class CompareCommandTest {
                         "--set",
                         "data.eval.path=\"" + TestConfigs.ROOT.resolve("conf/samples/commonsense_eval.json") + "\"",
                         "--set",
+                        "data.eval.dataset=commonsense",
+                        "--set",
                         "data.eval.max_records=8",
                         "--set",
                         "eval.max_new_tokens=4",

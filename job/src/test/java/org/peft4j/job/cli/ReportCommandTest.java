@@ -25,13 +25,16 @@ class ReportCommandTest {
         Files.createDirectories(d);
         Files.writeString(
                 d.resolve("metrics.jsonl"),
+                // eval.at_start's record first: an evaluation with no training figures, not a round
                 String.format(
-                        "{\"round\":0,\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":5,\"loss\":2.5,"
+                        "{\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":0,\"eval_records\":32,"
+                                + "\"eval_loss\":3.0,\"eval_accuracy\":0.0,\"eval_seconds\":1.5}%n"
+                                + "{\"round\":0,\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":5,\"loss\":2.5,"
                                 + "\"lr\":0.01,\"tokens_per_s\":100.0,\"broadcast_bytes\":1000,\"returned_bytes\":2000}%n"
                                 + "{\"round\":1,\"method\":\"%s\",\"rank\":8,\"trainable\":%d,\"global_step\":10,\"loss\":%s,"
                                 + "\"lr\":0.01,\"tokens_per_s\":300.0,\"broadcast_bytes\":10,\"returned_bytes\":20,\"peak_rss_mb\":512.0,"
                                 + "\"eval_records\":32,\"eval_loss\":1.0,\"eval_accuracy\":0.75}%n",
-                        method, trainable0, method, trainable1, loss1));
+                        method, trainable0, method, trainable0, method, trainable1, loss1));
         return d;
     }
 

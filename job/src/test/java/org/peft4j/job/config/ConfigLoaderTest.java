@@ -100,7 +100,7 @@ class ConfigLoaderTest {
     void everyShippedConfigurationLoads() throws Exception {
         Path root = Path.of(System.getProperty("peft4jtest.repo.root", ".."));
         JobConfig quick = ConfigLoader.load(root.resolve("conf/quickstart.conf").toString(), List.of());
-        assertEquals("builtin:tiny-llama", quick.model().path());
+        assertEquals("builtin:arith-llama", quick.model().path());
         LlamaConfig llama2 = LlamaConfig.parse(
                 Files.readAllBytes(root.resolve("conf/model-configs/llama-2-7b.json")), "llama-2-7b.json");
         List<Path> examples;

@@ -14,15 +14,26 @@ public final class TestConfigs {
     private TestConfigs() {}
 
     /**
-     * The quickstart run file made small: output under {@code output}, the 32-record sample eval file as training
-     * data, no evaluation, batches of 4, 2 local steps, no intermediate checkpoints; then {@code sets}, which win.
+     * The quickstart run file made small: the built-in random-weight {@code builtin:tiny-llama} (these tests check
+     * the figures they assert were measured on it), output under {@code output}, the 32-record commonsense sample eval file as
+     * training data, no evaluation (an eval path set later reads commonsense records), batches of 4, 2 local steps,
+     * no intermediate checkpoints; then {@code sets}, which win.
      */
     public static JobConfig smallQuickstart(Object output, String... sets) throws Exception {
         List<String> all = new ArrayList<>(List.of(
                 "run.output=" + output,
+                "model.path=builtin:tiny-llama",
                 "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
                         + "\"}]",
                 "data.eval.path=null",
+                "data.eval.dataset=commonsense",
+                "data.eval.max_records=32",
+                "eval.at_start=false",
+                "eval.max_new_tokens=40",
+                "eval.every=8",
+                "data.max_length=320",
+                "train.lr=1e-2",
+                "train.rounds=24",
                 "data.batch_rows=4",
                 "train.local_steps=2",
                 "checkpoint.every=0"));
