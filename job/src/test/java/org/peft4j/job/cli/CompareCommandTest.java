@@ -34,12 +34,10 @@ class CompareCommandTest {
                         "--methods",
                         "lora,lamda:freeze=code",
                         "--set",
-                        "data.train=[{dataset = commonsense, path = \""
-                                + TestConfigs.ROOT.resolve("conf/samples/commonsense_eval.json") + "\"}]",
+                        "data.train=[{dataset = metamath, path = \""
+                                + TestConfigs.ROOT.resolve("conf/samples/arith_train.json") + "\"}]",
                         "--set",
-                        "data.eval.path=\"" + TestConfigs.ROOT.resolve("conf/samples/commonsense_eval.json") + "\"",
-                        "--set",
-                        "data.eval.dataset=commonsense",
+                        "data.eval.path=\"" + TestConfigs.ROOT.resolve("conf/samples/arith_eval.json") + "\"",
                         "--set",
                         "data.eval.max_records=8",
                         "--set",
