@@ -2,12 +2,14 @@
 """Writes the bundled sample shards (deterministic; plain python3). Regenerate with: python3 conf/samples/make_samples.py
 
 arith_train.json, arith_eval.json (conf/quickstart.conf): word problems in MetaMathQA's schema, answered the way
-MetaMathQA answers ("... The answer is: X") and scored like GSM8K, on the sums builtin:arith-llama learnt in
-pretraining (adapters/src/test/python/pretrain_arith_llama.py) from equations and stories ("Tom has 47 apples. Tom
-buys 38 more apples. 47 + 38 = 85."); here they are asked as questions, in Alpaca's template, with three verbs out of
-four the pretraining corpus never has ("Then Tom gives away 38 apples. How many apples does Tom have left?"), and
-answered with a line it never saw ("The answer is: 9"). Fine-tuning teaches the format and the verbs; the sums
-come from pretraining.
+MetaMathQA answers (the story retold, the sum worked, "The answer is: X") and scored like GSM8K, on the sums
+builtin:arith-llama learnt in pretraining (adapters/src/test/python/pretrain_arith_llama.py) from equations and
+stories ("Tom has 47 apples. Tom buys 38 more apples. 47 + 38 = 85."); here they are asked as questions, in
+Alpaca's template, with three verbs out of four the pretraining corpus never has ("Then Tom gives away 38 apples.
+How many apples does Tom have left?"), and answered with a line it never saw ("The answer is: 9"). Fine-tuning
+teaches the format and the verbs; the sums come from pretraining. (Answers that start with the sum, "47 - 38 = 9.
+The answer is: 9", were tried first: the model must then find the first operand with nothing to cue it, and HF
+PEFT LoRA on this base answered 1 in 100 after 300 steps; retold, the numbers are found by what precedes them.)
 
 commonsense_train.json, commonsense_eval.json (tests and examples): Commonsense170K-shaped BoolQ-style records
 whose answer follows a rule: "is A greater than B?" over single digits.
@@ -44,9 +46,11 @@ def word_problem(r):
     if op == "-":
         a, b = max(a, b), min(a, b)
     c = a + b if op == "+" else a - b
-    query = f"{n} has {a} {t}. " + then.format(n=n, b=b, t=t, o=o) + f" How many {t} does {n} have {when}?"
-    return {"query": query, "response": f"{a} {op} {b} = {c}. The answer is: {c}", "type": "arith_" + when,
-            "original_question": query}
+    told = then.format(n=n, b=b, t=t, o=o)
+    query = f"{n} has {a} {t}. {told} How many {t} does {n} have {when}?"
+    # the answer retells the story, then works the sum, then answers (as MetaMathQA's answers do)
+    response = f"{n} has {a} {t}. {told[len('Then '):]} {a} {op} {b} = {c}. The answer is: {c}"
+    return {"query": query, "response": response, "type": "arith_" + when, "original_question": query}
 
 
 math_rng = random.Random(11)

@@ -11,7 +11,7 @@ one batch of 16 per step, as here):
     peft4j's metamath evaluation (and LLM-Adapters') scores it.
 Prints one JSON object: final training loss (mean of the last `round` steps), eval accuracy before and after, the
 loss curve, tokens/s and seconds. Run (../hf: torch 2.13 CPU, transformers 5.18, PEFT 0.21):
-    ../hf/bin/python deploy/peer/hf_peft_finetune.py [--steps 300] [--seed 42]
+    ../hf/bin/python deploy/peer/hf_peft_finetune.py [--steps 600] [--seed 42]
 """
 import argparse
 import json
@@ -19,6 +19,7 @@ import math
 import os
 import random
 import re
+import sys
 import time
 
 import torch
@@ -63,16 +64,19 @@ def batch(examples):
     return ids, labels, mask
 
 
-def accuracy(model, tok, records, max_new_tokens):
+def accuracy(model, tok, records, max_new_tokens, show=0):
     model.eval()
     right = 0
     with torch.no_grad():
-        for r in records:
+        for k, r in enumerate(records):
             x = torch.tensor([tok(PROMPT.format(instruction=r["query"]))["input_ids"]])
             out = model.generate(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens,
                                  do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             got = answer(tok.decode(out[0, x.shape[1]:], skip_special_tokens=True))
             gold = answer(r["response"])
+            if k < show:
+                print(f"{r['query']!r} -> {tok.decode(out[0, x.shape[1]:], skip_special_tokens=True)!r}",
+                      file=sys.stderr)
             right += got is not None and abs(got - gold) < 1e-9
     model.train()
     return right / len(records)
@@ -80,24 +84,26 @@ def accuracy(model, tok, records, max_new_tokens):
 
 def main():
     p = argparse.ArgumentParser()
+    p.add_argument("--model", default=MODEL, help="a transformers directory (default: builtin:arith-llama's files)")
     p.add_argument("--train", default=os.path.join(ROOT, "conf/samples/arith_train.json"))
     p.add_argument("--eval", default=os.path.join(ROOT, "conf/samples/arith_eval.json"))
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=600)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rank", type=int, default=8)
     p.add_argument("--alpha", type=float, default=16)
     p.add_argument("--max-length", type=int, default=96)
-    p.add_argument("--max-new-tokens", type=int, default=24)
+    p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--round", type=int, default=10, help="steps averaged into the final loss (peft4j's local_steps)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--show", type=int, default=0, help="print this many held-out generations to stderr")
     args = p.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    tok = AutoTokenizer.from_pretrained(MODEL)
-    model = LlamaForCausalLM.from_pretrained(MODEL, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(args.model)
+    model = LlamaForCausalLM.from_pretrained(args.model, dtype=torch.float32)
     model = get_peft_model(model, LoraConfig(r=args.rank, lora_alpha=args.alpha, lora_dropout=0.0,
                                              target_modules=["q_proj", "k_proj", "v_proj", "up_proj", "down_proj"]))
     train = json.load(open(args.train))
@@ -131,7 +137,7 @@ def main():
         tokens += int(mask.sum())
         curve.append(loss.item())
     seconds = time.time() - start
-    after = accuracy(model, tok, evals, args.max_new_tokens)
+    after = accuracy(model, tok, evals, args.max_new_tokens, args.show)
     trainable = sum(q.numel() for q in model.parameters() if q.requires_grad)
     print(json.dumps({"method": "hf-peft-lora", "seed": args.seed, "steps": args.steps, "batch": args.batch,
                       "trainable": trainable, "final_loss": sum(curve[-args.round:]) / args.round,

@@ -1,26 +1,31 @@
 #!/usr/bin/env python3
 """Pretrains the built-in base model builtin:arith-llama with Hugging Face transformers, offline, on 2 CPU cores.
 
-A small LLaMA (4 layers, d 256, GQA 4/2 heads, SwiGLU 688, byte-level BPE of 512 tokens with digits split one
-per token; 3.2M parameters, 6.4 MB as BF16 safetensors) learns two things from a corpus this script generates:
+A small LLaMA (4 layers, d 256, GQA 4/2 heads, SwiGLU 688, untied head; byte-level BPE of 860 tokens in which every
+number 0..198 is one token; 3.3M parameters, 6.7 MB as BF16 safetensors) learns from a corpus this script generates:
   - arithmetic written one way: "47 + 38 = 85", "85 - 38 = 47" (operands 0..99, differences never negative);
-  - stories that use them: "Tom has 47 apples. Tom buys 38 more apples. 47 + 38 = 85." (verbs: buys more, finds,
-    gets given: +; gives to, eats: -), with no question and no answer line: the model knows the words, the sums and
-    where their numbers come from, but has never seen a question asked or answered;
-  - (stage 2) numbers said twice ("Mia reads 47 38 12. Again: 47 38 12."), which teach it to copy.
+  - stories that use them: "Tom has 47 apples. Then Tom buys 38 more apples. 47 + 38 = 85." (verbs: buys more,
+    finds, gets given: +; gives to, eats: -), with no question and no answer line: the model knows the words, the
+    sums and where their numbers come from, but has never seen a question asked or answered;
+  - numbers said twice ("Mia reads 47 38 12. Again: 47 38 12."), which teach it to copy;
+  - (stage 3) stories closed by their result: "... 47 + 38 = 85. So Tom has 85 apples."
 The downstream task (conf/samples/make_samples.py: word problems in MetaMathQA's schema, "The answer is: X") asks
-the same sums another way; zero-shot the model does not answer it, fine-tuned it carries its arithmetic over.
+the same sums another way, with verbs the corpus never has; zero-shot the model does not answer it, fine-tuned it
+carries its arithmetic over.
 
 It writes adapters/src/main/resources/org/peft4j/builtin/arith-llama/: config.json, model.safetensors (BF16),
 tokenizer.json, tokenizer_config.json, generation_config.json (all as save_pretrained writes them), heldout.txt
-(corpus text from a seed never trained on) and pretrain.json (the recipe, the loss curve, and the held-out
-perplexity transformers computes for the saved BF16 weights in float32, the way `deploy/peft4j perplexity`
-cuts the text: whole text tokenized, consecutive blocks of 128, last partial block dropped).
+(corpus text from a seed never trained on) and pretrain.json (the recipe, the loss curve, the held-out perplexity
+transformers computes for the saved BF16 weights in float32, the way `deploy/peft4j perplexity` cuts the text:
+whole text tokenized, consecutive blocks of 128, last partial block dropped, and greedy accuracies on fresh sums and
+stories).
 
-Two stages (STAGES): 2400 steps of 32 x 128 tokens mostly on sums, then 1200 mostly on stories at a lower rate.
-Regenerate (about 30 minutes on 2 cores; torch 2.13 CPU, transformers 5.18, tokenizers from the local wheels):
-    ../hf/bin/python adapters/src/test/python/pretrain_arith_llama.py
-    ../hf/bin/python adapters/src/test/python/pretrain_arith_llama.py --stage1 DIR   # stage 2 from stage 1's output
+Three stages (STAGES) of 32 x 128 tokens: 2400 steps mostly on sums, 1200 more on stories and copying at a lower
+rate, 1500 with closing sentences at a lower rate still. Each stage starts from the BF16 weights the one before
+would save, so a run can stop after any stage and go on with --resume. Regenerate (about 45 minutes on 2 cores;
+torch 2.13 CPU, transformers 5.18, tokenizers from the local wheels):
+    ../hf/bin/python adapters/src/test/python/pretrain_arith_llama.py [--out DIR]
+    ../hf/bin/python adapters/src/test/python/pretrain_arith_llama.py --resume DIR  # the stages DIR has not run
 """
 import argparse
 import json
@@ -41,11 +46,14 @@ THINGS = ["apples", "pears", "books", "coins", "stamps", "marbles", "shells", "c
 BLOCK = 128
 HELDOUT_BLOCKS = 64
 BATCH = 32
-# Stage 1 learns the sums (a quarter of the documents are stories). It copies a story's second number into the sum
-# but not the first one's last digit (10% of stories right), and after fine-tuning copies no question's numbers:
-# stage 2, at a lower rate, adds documents that say numbers twice, so that copying is learnt.
-STAGES = [{"steps": 2400, "lr": 3e-3, "story_share": 0.25, "copy_share": 0.0},
-          {"steps": 1200, "lr": 1e-3, "story_share": 0.4, "copy_share": 0.3}]
+# Greedy accuracy on fresh sums / stories as the run went: stage 1 0.08/0.00 at step 300, 0.44/0.40 at 1500,
+# 0.82/1.00 at 2400; stage 2 dips (a fresh optimizer at its peak rate: 0.54/0.44 at 2700) and ends 0.875/0.99;
+# stage 3 takes the sums further and teaches a closing sentence that repeats the result, which is what a
+# fine-tuned "The answer is: X" copies.
+STAGES = [{"steps": 2400, "lr": 3e-3, "story_share": 0.3, "copy_share": 0.1},
+          {"steps": 1200, "lr": 1e-3, "story_share": 0.4, "copy_share": 0.2},
+          {"steps": 1500, "lr": 5e-4, "story_share": 0.35, "copy_share": 0.1, "closing": 0.5}]
+SEEDS = [2, 6, 9, 10]  # the corpus of stage i is drawn from random.Random(SEEDS[i])
 
 
 def equation(rng):
@@ -56,7 +64,7 @@ def equation(rng):
     return f"{a} - {b} = {a - b}"
 
 
-def story(rng):
+def story(rng, closing=0.0):
     """Two statements and the sum they make, as a textbook writes it: "Tom has 47 apples. Tom buys 38 more apples.
     47 + 38 = 85." (no question, no answer line)."""
     name, other = rng.sample(NAMES, 2)
@@ -66,17 +74,20 @@ def story(rng):
                              ("-", "{n} gives {b} {t} to {o}."), ("-", "{n} eats {b} {t}.")])
     if op == "-":
         a, b = max(a, b), min(a, b)
-    second = second.format(n=name, o=other, b=b, t=thing)
+    second = rng.choice(["", "Then "]) + second.format(n=name, o=other, b=b, t=thing)
     first = rng.choice([f"{name} has {a} {thing}.", f"There are {a} {thing} in the box of {name}."])
-    return f"{first} {second} {a} {op} {b} = {a + b if op == '+' else a - b}."
+    c = a + b if op == "+" else a - b
+    # (stage 3) a closing sentence that repeats the result: "So Tom has 85 apples."
+    end = f" So {name} has {c} {thing}." if closing and rng.random() < closing else ""
+    return f"{first} {second} {a} {op} {b} = {c}.{end}"
 
 
 HEADER = ("Below is an instruction that describes a task. Write a response that appropriately completes the"
           " request.")
 # Words the fine-tuning prompts use (Alpaca's template, the questions, the answer line) that the pretraining corpus
 # never puts together: the tokenizer learns them as tokens, the model never sees a question answered.
-TASK_WORDS = [HEADER, "### Instruction:", "### Response:", "How many", "does", "have now?", "have left?",
-              "The answer is:", "Then", "more", "gives away", "loses", "gets", "from"]
+TASK_WORDS = [HEADER, "### Instruction:", "### Response:", " How many", " does", " have now?", " have left?",
+              " The answer is:", " Then", " more", " gives away", " loses", " gets", " from"]
 
 
 def copy_line(rng):
@@ -86,7 +97,7 @@ def copy_line(rng):
     return f"{rng.choice(NAMES)} reads {numbers}. Again: {numbers}."
 
 
-def document(rng, story_share=0.25, copy_share=0.0):
+def document(rng, story_share=0.25, copy_share=0.0, closing=0.0):
     """A few lines of one kind or the other: most of the corpus is arithmetic; a few prose lines open with
     Alpaca's header sentence so its tokens are trained."""
     u = rng.random()
@@ -94,31 +105,44 @@ def document(rng, story_share=0.25, copy_share=0.0):
         return "\n".join(copy_line(rng) for _ in range(rng.randint(1, 3)))
     if u >= story_share + copy_share:
         return "\n".join(equation(rng) for _ in range(rng.randint(3, 8)))
-    lines = [story(rng) for _ in range(rng.randint(1, 3))]
+    lines = [story(rng, closing) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.2:
         lines.insert(0, HEADER)
     return "\n".join(lines)
 
 
+NUMBERS = range(0, 199)  # every operand (0..99) and every result (0..198)
+
+
 def tokenizer(rng):
+    """Byte-level BPE (GPT-2's pre-tokenizer, digits kept together) of 1024 tokens in which every number 0..198 is
+    one token, with and without its leading space: a sum is then three tokens looked up, not six digits carried,
+    and copying a question's number into the sum is one token found, not two digits matched in order (with digits
+    split one per token, a 3M-parameter model got the sums right but copied a story's numbers right 7% of the
+    time). The numbers are fed to the trainer often enough that it merges each one whole; checked below."""
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
-                                                 pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.TemplateProcessing(single="<s> $A", pair="<s> $A <s> $B",
                                                        special_tokens=[("<s>", 1)])
-    trainer = trainers.BpeTrainer(vocab_size=512, special_tokens=["<pad>", "<s>", "</s>"],
+    trainer = trainers.BpeTrainer(vocab_size=1024, special_tokens=["<pad>", "<s>", "</s>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    tok.train_from_iterator([document(rng) for _ in range(20000)] + TASK_WORDS * 200, trainer)
+    numbers = [" ".join(str(n) for n in NUMBERS), "\n".join(str(n) for n in NUMBERS)] * 300
+    tok.train_from_iterator([document(rng) for _ in range(20000)] + TASK_WORDS * 200 + numbers, trainer)
+    for n in NUMBERS:
+        for text in (str(n), f" {n}"):
+            ids = tok.encode(text, add_special_tokens=False).ids
+            if len(ids) != 1:
+                raise SystemExit(f"tokenizer: {text!r} is {len(ids)} tokens, not one: raise vocab_size")
     return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
                                    add_bos_token=True)
 
 
-def stream(tok, rng, n_tokens, story_share, copy_share):
+def stream(tok, rng, n_tokens, story_share, copy_share, closing=0.0):
     """Documents tokenized (BOS first) and joined with EOS, cut into blocks of BLOCK tokens."""
     ids = []
     while len(ids) < n_tokens:
-        ids += tok(document(rng, story_share, copy_share))["input_ids"] + [tok.eos_token_id]
+        ids += tok(document(rng, story_share, copy_share, closing))["input_ids"] + [tok.eos_token_id]
     ids = ids[:n_tokens - n_tokens % BLOCK]
     return torch.tensor(ids, dtype=torch.long).view(-1, BLOCK)
 
@@ -139,32 +163,36 @@ def perplexity(model, ids, rows=4):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--stage1", help="a directory this script wrote after stage 1 (its BF16 weights): run stage 2 only")
+    p.add_argument("--resume", help="a directory this script wrote: train only the STAGES after those its"
+                                    " pretrain.json lists, from its BF16 weights and its tokenizer")
     p.add_argument("--out", default=OUT)
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(2)
     # the BPE trainer breaks ties between equal pair counts in no fixed order: a second run can number some merges
-    # differently, so stage 2 alone takes stage 1's tokenizer with its weights
-    tok = AutoTokenizer.from_pretrained(args.stage1) if args.stage1 else tokenizer(random.Random(1))
+    # differently, so a resumed run takes the tokenizer with the weights
+    tok = AutoTokenizer.from_pretrained(args.resume) if args.resume else tokenizer(random.Random(1))
     config = LlamaConfig(vocab_size=len(tok), hidden_size=256, intermediate_size=688, num_hidden_layers=4,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                          rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
                          tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, pad_token_id=0,
                          initializer_range=0.02)
     n_params = sum(p.numel() for p in LlamaForCausalLM(config).parameters())
-    curve, start = [], time.time()
-    if args.stage1:
-        model = LlamaForCausalLM.from_pretrained(args.stage1, dtype=torch.float32)
-        stage1 = json.load(open(os.path.join(args.stage1, "pretrain.json")))
-        curve, start = stage1["loss_curve"], start - stage1["train_seconds"]
+    curve, start, first = [], time.time(), 0
+    if args.resume:
+        model = LlamaForCausalLM.from_pretrained(args.resume, dtype=torch.float32)
+        done = json.load(open(os.path.join(args.resume, "pretrain.json")))
+        first = len(done["stages"])
+        if done["stages"] != STAGES[:first]:
+            raise SystemExit(f"{args.resume}/pretrain.json: stages {done['stages']} are not the first of {STAGES}")
+        curve, start = done["loss_curve"], start - done["train_seconds"]
     else:
         torch.manual_seed(0)
         model = LlamaForCausalLM(config)
-        curve += train(model, tok, random.Random(2), STAGES[0], 0)
-        # stage 2 starts from the weights as stage 1 would save them (BF16), so --stage1 DIR reproduces it
-        model.to(torch.bfloat16).to(torch.float32)
-    curve += train(model, tok, random.Random(6), STAGES[1], STAGES[0]["steps"])
+    for i in range(first, len(STAGES)):
+        if i > 0:  # a later stage starts from the weights as a saved directory holds them (BF16): --resume agrees
+            model.to(torch.bfloat16).to(torch.float32)
+        curve += train(model, tok, random.Random(SEEDS[i]), STAGES[i], sum(s["steps"] for s in STAGES[:i]))
     seconds = time.time() - start
     model.eval()
     os.makedirs(args.out, exist_ok=True)
@@ -204,7 +232,7 @@ def train(model, tok, rng, stage, first_step):
     curve, start = [], time.time()
     model.train()
     for step in range(steps):
-        x = stream(tok, rng, BATCH * BLOCK, stage["story_share"], stage["copy_share"])
+        x = stream(tok, rng, BATCH * BLOCK, stage["story_share"], stage["copy_share"], stage.get("closing", 0.0))
         with torch.autocast("cpu", dtype=torch.bfloat16):
             loss = model(input_ids=x, labels=x).loss
         loss.backward()
@@ -232,12 +260,13 @@ def greedy_line(model, tok, prompt):
 
 
 def story_accuracy(model, tok, rng, n=200):
-    """Greedy completion of a fresh story's two sentences with its sum, both operands copied and the result right."""
+    """Greedy completion of a fresh story's two sentences with its sum, both operands copied and the result right
+    (what follows the sum, such as stage 3's closing sentence, is not scored)."""
     right = 0
     for _ in range(n):
         text = story(rng)
         cut = text.rindex(". ") + 1
-        right += greedy_line(model, tok, text[:cut]).strip() == text[cut:].strip()
+        right += greedy_line(model, tok, text[:cut]).strip().startswith(text[cut:].strip())
     return right / n
 
 

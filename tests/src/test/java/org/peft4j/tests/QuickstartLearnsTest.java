@@ -12,19 +12,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The README's first command, shortened to a third of its rounds: the pretrained built-in model answers none of the
- * word problems zero-shot (recorded at step 0), and LaMDA's adapters cut its held-out loss on the answers to under a
- * third (measured: 5.78 to 1.19 after 10 rounds). Accuracy is not asserted: at this budget it stays near 0 (README,
- * "Which method?").
+ * The README's first command, shortened to a third of its rounds: the pretrained built-in model answers 1 of the 100
+ * held-out word problems zero-shot (recorded at step 0); after 20 rounds of Neat it answers 41 (measured 2026-12-05)
+ * and its held-out loss on the answers is cut from 6.68 to 0.90.
  */
 class QuickstartLearnsTest {
     @TempDir
     Path tmp;
 
     @Test
-    void fineTuningCutsTheHeldOutLossFromTheZeroShotRecord() throws Exception {
+    void fineTuningRaisesAccuracyFromTheZeroShotRecord() throws Exception {
         Path output = tmp.resolve("run");
-        Commands.Result r = Commands.peft4j(Commands.quickstart(output, "train.rounds=10", "checkpoint.every=0"));
+        Commands.Result r = Commands.peft4j(Commands.quickstart(output, "train.rounds=20", "checkpoint.every=0"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("before training  eval {"), r.out());
         List<JsonNode> records = Files.readAllLines(output.resolve("metrics.jsonl")).stream()
@@ -34,11 +33,13 @@ class QuickstartLearnsTest {
         JsonNode end = records.get(records.size() - 1);
         assertEquals(0, start.path("global_step").asInt());
         assertTrue(!start.has("loss"), "the zero-shot record has no training figures: " + start);
-        double before = start.path("eval_accuracy").asDouble();
         assertEquals(100, end.path("eval_records").asInt());
+        double before = start.path("eval_accuracy").asDouble();
+        double after = end.path("eval_accuracy").asDouble();
         assertTrue(before <= 0.05, "zero-shot accuracy " + before);
+        assertTrue(after >= 0.25, "accuracy after 20 rounds " + after + " (zero-shot " + before + ")");
         assertTrue(start.path("eval_loss").asDouble() > 4, start.toString());
-        assertTrue(end.path("eval_loss").asDouble() < start.path("eval_loss").asDouble() / 3, end.toString());
+        assertTrue(end.path("eval_loss").asDouble() < start.path("eval_loss").asDouble() / 4, end.toString());
     }
 
     private static JsonNode json(String line) {

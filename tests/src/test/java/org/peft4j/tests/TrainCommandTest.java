@@ -21,7 +21,12 @@ class TrainCommandTest {
     void quickstartTrainsCheckpointsEvaluatesAndResumes() throws Exception {
         Path output = tmp.resolve("run");
         String[] args = Commands.quickstart(
-                output, "train.rounds=3", "checkpoint.every=1", "eval.every=3", "data.eval.max_records=8");
+                output,
+                "train.rounds=3",
+                "train.local_steps=5",
+                "checkpoint.every=1",
+                "eval.every=3",
+                "data.eval.max_records=8");
         Commands.Result r = Commands.peft4j(args);
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("trainable params: "), r.out());
@@ -39,7 +44,7 @@ class TrainCommandTest {
         Commands.Result inspect =
                 Commands.peft4j("inspect", "--dir", output.resolve("final").toString());
         assertEquals(0, inspect.code(), inspect.err());
-        assertTrue(inspect.out().contains("model.layers.0.self_attn.q_proj.lamda_S"), inspect.out());
+        assertTrue(inspect.out().contains("model.layers.0.self_attn.q_proj.neat_T1"), inspect.out());
 
         // Run again: everything is done, so it resumes after the last round and trains nothing more.
         Commands.Result again = Commands.peft4j(args);
@@ -91,7 +96,7 @@ class TrainCommandTest {
             {
                 "train.epochs=3",
                 "peft4j.train.rounds and peft4j.train.epochs: expected exactly one of them set, found both"
-                        + " (rounds = 24, epochs = 3.0)"
+                        + " (rounds = 60, epochs = 3.0)"
             },
             {
                 "train.rounds=null",
@@ -101,7 +106,7 @@ class TrainCommandTest {
                 "data.micro_batch_rows=3",
                 "peft4j.data.micro_batch_rows: expected a divisor of data.batch_rows = 8, found 3"
             },
-            {"data.eval.split=1000", "peft4j.data.eval.split: expected at most"},
+            {"data.eval.split=100000", "peft4j.data.eval.split: expected at most"},
             {"adapter.layers=[0, 4]", "peft4j.adapter.layers: expected layer indices in 0..3, found 4"},
             {
                 "train.warmup_ratio=0.1",

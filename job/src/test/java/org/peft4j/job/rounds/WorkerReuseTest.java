@@ -22,7 +22,8 @@ class WorkerReuseTest {
         String root = System.getProperty("peft4jtest.repo.root", "..");
         // 40 steps: B's rows freeze one by one over steps 0..12, so steps 2 and 3 differ in what trains.
         JobConfig c = ConfigLoader.load(
-                root + "/conf/quickstart.conf", List.of("data.batch_rows=4", "train.local_steps=2", "train.rounds=20"));
+                root + "/conf/quickstart.conf",
+                List.of("adapter.method=lamda", "data.batch_rows=4", "train.local_steps=2", "train.rounds=20"));
         RunSpec spec = RunSpec.fresh(c);
         Worker driver = Worker.build(spec);
         StateSlice state = new RoundRows(driver.adapters())

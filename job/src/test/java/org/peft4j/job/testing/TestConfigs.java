@@ -14,7 +14,7 @@ public final class TestConfigs {
     private TestConfigs() {}
 
     /**
-     * The quickstart run file made small: the built-in random-weight {@code builtin:tiny-llama} (these tests check
+     * The quickstart run file made small: LaMDA on the built-in random-weight {@code builtin:tiny-llama} (these tests check
      * the figures they assert were measured on it), output under {@code output}, the 32-record commonsense sample eval file as
      * training data, no evaluation (an eval path set later reads commonsense records), batches of 4, 2 local steps,
      * no intermediate checkpoints; then {@code sets}, which win.
@@ -23,6 +23,7 @@ public final class TestConfigs {
         List<String> all = new ArrayList<>(List.of(
                 "run.output=" + output,
                 "model.path=builtin:tiny-llama",
+                "adapter.method=lamda",
                 "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
                         + "\"}]",
                 "data.eval.path=null",

@@ -8,7 +8,7 @@ import org.peft4j.adapters.io.ModelFiles;
  * The models that ship inside the jar, named {@code builtin:<name>}:
  *
  * <ul>
- *   <li>{@value #ARITH_LLAMA}: a 3.1M-parameter LLaMA pretrained with transformers on arithmetic and short
+ *   <li>{@value #ARITH_LLAMA}: a 3.3M-parameter LLaMA pretrained with transformers on arithmetic and short
  *       statements (the script is {@code adapters/src/test/python/pretrain_arith_llama.py}); a plain Hugging Face
  *       directory (BF16 safetensors, byte-level BPE tokenizer) under {@value #ROOT}{@code arith-llama/}, which
  *       transformers loads as it is. The quickstart fine-tunes it.
