@@ -9,7 +9,8 @@ Alpaca's template, with three verbs out of four the pretraining corpus never has
 How many apples does Tom have left?"), and answered with a line it never saw ("The answer is: 9"). Fine-tuning
 teaches the format and the verbs; the sums come from pretraining. (Answers that start with the sum, "47 - 38 = 9.
 The answer is: 9", were tried first: the model must then find the first operand with nothing to cue it, and HF
-PEFT LoRA on this base answered 1 in 100 after 300 steps; retold, the numbers are found by what precedes them.)
+PEFT LoRA on this base after its first two pretraining stages answered 1 in 100 after 300 steps; retold, the
+numbers are found by what precedes them.)
 
 commonsense_train.json, commonsense_eval.json (tests and examples): Commonsense170K-shaped BoolQ-style records
 whose answer follows a rule: "is A greater than B?" over single digits.
@@ -34,8 +35,8 @@ def record():
 
 NAMES = ["Tom", "Anna", "Ben", "Mia", "Leo", "Sara", "Max", "Lily", "Sam", "Emma", "Jack", "Nora"]
 THINGS = ["apples", "pears", "books", "coins", "stamps", "marbles", "shells", "cards", "pens", "eggs"]
-ASKS = [("+", "Then {n} buys {b} more {t}.", "now"), ("+", "Then {n} gets {b} {t} from {o}.", "now"),
-        ("-", "Then {n} gives away {b} {t}.", "left"), ("-", "Then {n} loses {b} {t}.", "left")]
+ASKS = [("+", "{n} buys {b} more {t}.", "now"), ("+", "{n} gets {b} {t} from {o}.", "now"),
+        ("-", "{n} gives away {b} {t}.", "left"), ("-", "{n} loses {b} {t}.", "left")]
 
 
 def word_problem(r):
@@ -47,9 +48,9 @@ def word_problem(r):
         a, b = max(a, b), min(a, b)
     c = a + b if op == "+" else a - b
     told = then.format(n=n, b=b, t=t, o=o)
-    query = f"{n} has {a} {t}. {told} How many {t} does {n} have {when}?"
+    query = f"{n} has {a} {t}. Then {told} How many {t} does {n} have {when}?"
     # the answer retells the story, then works the sum, then answers (as MetaMathQA's answers do)
-    response = f"{n} has {a} {t}. {told[len('Then '):]} {a} {op} {b} = {c}. The answer is: {c}"
+    response = f"{n} has {a} {t}. {told} {a} {op} {b} = {c}. The answer is: {c}"
     return {"query": query, "response": response, "type": "arith_" + when, "original_question": query}
 
 

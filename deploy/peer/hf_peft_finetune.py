@@ -72,11 +72,11 @@ def accuracy(model, tok, records, max_new_tokens, show=0):
             x = torch.tensor([tok(PROMPT.format(instruction=r["query"]))["input_ids"]])
             out = model.generate(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens,
                                  do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-            got = answer(tok.decode(out[0, x.shape[1]:], skip_special_tokens=True))
+            text = tok.decode(out[0, x.shape[1]:], skip_special_tokens=True)
+            got = answer(text)
             gold = answer(r["response"])
             if k < show:
-                print(f"{r['query']!r} -> {tok.decode(out[0, x.shape[1]:], skip_special_tokens=True)!r}",
-                      file=sys.stderr)
+                print(f"{r['query']!r} -> {text!r}", file=sys.stderr)
             right += got is not None and abs(got - gold) < 1e-9
     model.train()
     return right / len(records)

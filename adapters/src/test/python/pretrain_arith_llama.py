@@ -53,7 +53,7 @@ BATCH = 32
 STAGES = [{"steps": 2400, "lr": 3e-3, "story_share": 0.3, "copy_share": 0.1},
           {"steps": 1200, "lr": 1e-3, "story_share": 0.4, "copy_share": 0.2},
           {"steps": 1500, "lr": 5e-4, "story_share": 0.35, "copy_share": 0.1, "closing": 0.5}]
-SEEDS = [2, 6, 9, 10]  # the corpus of stage i is drawn from random.Random(SEEDS[i])
+SEEDS = [2, 6, 9]  # the corpus of stage i is drawn from random.Random(SEEDS[i])
 
 
 def equation(rng):
@@ -115,8 +115,8 @@ NUMBERS = range(0, 199)  # every operand (0..99) and every result (0..198)
 
 
 def tokenizer(rng):
-    """Byte-level BPE (GPT-2's pre-tokenizer, digits kept together) of 1024 tokens in which every number 0..198 is
-    one token, with and without its leading space: a sum is then three tokens looked up, not six digits carried,
+    """Byte-level BPE (GPT-2's pre-tokenizer, digits kept together) of at most 1024 tokens (the trainer stops at 860:
+    nothing more to merge) in which every number 0..198 is one token, with and without its leading space: a sum is then three tokens looked up, not six digits carried,
     and copying a question's number into the sum is one token found, not two digits matched in order (with digits
     split one per token, a 3M-parameter model got the sums right but copied a story's numbers right 7% of the
     time). The numbers are fed to the trainer often enough that it merges each one whole; checked below."""
