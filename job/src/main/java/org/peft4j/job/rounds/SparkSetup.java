@@ -5,7 +5,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.peft4j.job.config.JobConfig;
 import org.peft4j.job.fs.Locations;
 
-/** The Spark context of a run: the run file's master (unless spark-submit set one) and extra settings. */
+/**
+ * The Spark context of a run: the run file's master (unless spark-submit set one) and extra settings; for
+ * local-cluster, what its executor JVMs need ({@link LocalCluster}).
+ */
 public final class SparkSetup {
     private SparkSetup() {}
 
@@ -23,6 +26,9 @@ public final class SparkSetup {
                     "spark.executor.heartbeatInterval", Math.min(10, c.run().progressSeconds()) + "s");
         }
         c.spark().conf().forEach(conf::set);
+        if (LocalCluster.is(conf.get("spark.master"))) {
+            LocalCluster.configure(conf);
+        }
         JavaSparkContext sc = new JavaSparkContext(conf);
         Locations.useHadoopConfiguration(sc.hadoopConfiguration());
         return sc;
