@@ -87,7 +87,12 @@ class PeftFormatTest {
     }
 
     /** The peft4j-written adapters: a LoRA in its native PEFT format, and LaMDA, LaMDA++, Neat as exported. */
-    record Case(String name, String method, Map<String, String> options, List<String> targets, boolean export) {}
+    record Case(String name, String method, Map<String, String> options, List<String> targets, boolean export) {
+        /** Whether the initial factors come from W0's SVD (PiSSA, LaMDA, LaMDA++). */
+        boolean svdInit() {
+            return method.startsWith("lamda") || "pissa".equals(options.get("init"));
+        }
+    }
 
     static final List<Case> CASES = List.of(
             new Case("lora", "lora", Map.of(), ALL, false),
@@ -141,10 +146,13 @@ class PeftFormatTest {
                 }
                 Path dir = hf("peft4j").resolve(c.name()).resolve(d.getKey());
                 for (var f : d.getValue().entrySet()) {
-                    assertArrayEquals(
-                            Files.readAllBytes(dir.resolve(f.getKey())),
-                            f.getValue(),
-                            c.name() + ": peft4j still writes the committed " + d.getKey() + "/" + f.getKey());
+                    String what = c.name() + ": peft4j still writes the committed " + d.getKey() + "/" + f.getKey();
+                    byte[] committed = Files.readAllBytes(dir.resolve(f.getKey()));
+                    if (f.getKey().endsWith(".safetensors")) {
+                        assertSameTensors(committed, f.getValue(), what);
+                    } else {
+                        assertArrayEquals(committed, f.getValue(), what);
+                    }
                 }
             }
             if (write) {
@@ -152,10 +160,49 @@ class PeftFormatTest {
             }
             Path dir = hf("peft4j").resolve(c.name()).resolve("adapter");
             Path expected = hf("peft4j").resolve(c.name()).resolve("expected.safetensors");
-            assertLogits(model, expected, c.name() + " (peft4j's own forward with the adapter attached)");
+            if (!c.svdInit()) {
+                // With an SVD in the init, this CPU's factors differ in their last bits from the committed ones and
+                // the perturbation above magnifies that (3e-4 in logits for PiSSA on an Intel Xeon); the two checks
+                // below still hold there.
+                assertLogits(model, expected, c.name() + " (peft4j's own forward with the adapter attached)");
+            }
             LlamaModel fresh = base();
             AdapterCheckpoint.load(fresh.linears(), dir);
-            assertLogits(fresh, expected, c.name() + " (the written PEFT directory loaded back)");
+            assertLogits(fresh, expected, c.name() + " (the committed PEFT directory loaded back)");
+            Path written = Files.createTempDirectory("peft4j-written");
+            for (var f : dirs.get("adapter").entrySet()) {
+                Files.write(written.resolve(f.getKey()), f.getValue());
+            }
+            LlamaModel mine = base();
+            AdapterCheckpoint.load(mine.linears(), written);
+            double worst = ModelGoldens.worstLogitError(mine, batch(), ModelGoldens.logits(model, batch()));
+            assertTrue(
+                    worst < TOLERANCE,
+                    c.name() + ": the directory peft4j just wrote gives its own forward, off by " + worst);
+        }
+    }
+
+    /**
+     * The same tensor names, dtypes and shapes, and the same values up to float rounding: initialisations that go
+     * through an SVD (PiSSA, LaMDA) differ in their last bits from one CPU's LAPACK kernels to another's (the
+     * committed files were written on an AMD EPYC; an Intel Xeon's PiSSA factors differ by up to 2.1e-5). Config files
+     * stay byte-exact.
+     */
+    static void assertSameTensors(byte[] committed, byte[] written, String what) {
+        Map<String, INDArray> want = Safetensors.read(committed, "committed");
+        Map<String, INDArray> got = Safetensors.read(written, "written");
+        assertEquals(want.keySet(), got.keySet(), what + ": tensor names");
+        for (var e : want.entrySet()) {
+            INDArray w = e.getValue();
+            INDArray g = got.get(e.getKey());
+            assertEquals(w.dataType(), g.dataType(), what + ": " + e.getKey() + " dtype");
+            assertArrayEquals(w.shape(), g.shape(), what + ": " + e.getKey() + " shape");
+            double scale = Math.max(1.0, w.castTo(DataType.DOUBLE).amaxNumber().doubleValue());
+            double diff = w.castTo(DataType.DOUBLE)
+                    .sub(g.castTo(DataType.DOUBLE))
+                    .amaxNumber()
+                    .doubleValue();
+            assertTrue(diff <= 1e-4 * scale, what + ": " + e.getKey() + " differs by " + diff);
         }
     }
 
