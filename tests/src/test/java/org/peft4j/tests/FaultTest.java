@@ -69,9 +69,6 @@ class FaultTest {
     @Test
     void killingAnExecutorJvmMidJobRetriesAndEndsWithTheSameAdapters() throws Exception {
         JobConfig c = TestConfigs.smallQuickstart(tmp.resolve("executors"), "train.rounds=6");
-        Path home = TestJvm.localClusterSparkHome(tmp.resolve("spark-home"));
-        System.setProperty("spark.testing", "true");
-        System.setProperty("spark.test.home", home.toString());
         AdapterState withKill;
         AdapterState without;
         try {
@@ -93,9 +90,6 @@ class FaultTest {
                 "data.eval.max_records=24",
                 "eval.every=1",
                 "eval.max_new_tokens=24");
-        Path home = TestJvm.localClusterSparkHome(tmp.resolve("spark-home-eval"));
-        System.setProperty("spark.testing", "true");
-        System.setProperty("spark.test.home", home.toString());
         RoundLoop.Outcome withKill;
         RoundLoop.Outcome without;
         try {
@@ -120,8 +114,7 @@ class FaultTest {
      * description contains it starts.
      */
     static RoundLoop.Outcome run(JobConfig c, String killAt) throws Exception {
-        SparkConf conf = LocalSpark.withExecutorJvms(
-                        LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"), TestJvm.flags())
+        SparkConf conf = LocalSpark.withExecutorJvms(LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"))
                 .set("spark.task.maxFailures", "4");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             AtomicReference<Long> killed = new AtomicReference<>();
@@ -167,8 +160,7 @@ class FaultTest {
 
     /** local-cluster with two executor JVMs; with {@code kill}, one executor is killed -9 once round 2 runs. */
     static AdapterState train(JobConfig c, boolean kill) throws Exception {
-        SparkConf conf = LocalSpark.withExecutorJvms(
-                        LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"), TestJvm.flags())
+        SparkConf conf = LocalSpark.withExecutorJvms(LocalSpark.conf("local-cluster[2,1,1024]", "peft4j-fault-test"))
                 .set("spark.task.maxFailures", "4");
         try (JavaSparkContext sc = new JavaSparkContext(conf)) {
             AtomicReference<Long> killed = new AtomicReference<>();

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,8 +32,8 @@ class LocalClusterTest {
     Path tmp;
 
     JobConfig config(String out, String... sets) throws Exception {
-        java.util.List<String> all = new java.util.ArrayList<>(java.util.List.of("train.rounds=3"));
-        all.addAll(java.util.List.of(sets));
+        List<String> all = new ArrayList<>(List.of("train.rounds=3"));
+        all.addAll(List.of(sets));
         return TestConfigs.smallQuickstart(tmp.resolve(out), all.toArray(String[]::new));
     }
 

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.peft4j.job.rounds.LocalCluster;
 
 /**
  * A Spark standalone cluster from the Maven jars: a Master and two Workers as separate JVMs on 127.0.0.1, and the
@@ -76,7 +77,7 @@ class StandaloneClusterTest {
 
     Process start(Path home, String name, List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(JAVA));
-        cmd.addAll(TestJvm.flags());
+        cmd.addAll(LocalCluster.jvmFlags());
         cmd.addAll(List.of("-cp", home.resolve("jars") + "/*"));
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd)
@@ -157,7 +158,7 @@ class StandaloneClusterTest {
             "data.train=[{dataset = commonsense, path = \"" + ROOT.resolve("conf/samples/commonsense_eval.json")
                     + "\"}]"
         };
-        String executorFlags = String.join(" ", TestJvm.flags());
+        String executorFlags = String.join(" ", LocalCluster.jvmFlags());
         List<String> submit = new ArrayList<>(List.of(
                 "org.apache.spark.deploy.SparkSubmit",
                 "--master",

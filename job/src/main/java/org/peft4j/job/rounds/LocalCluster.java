@@ -5,7 +5,7 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Collectors;
+import java.util.List;
 import org.apache.spark.SparkConf;
 
 /**
@@ -26,17 +26,21 @@ public final class LocalCluster {
         return master != null && master.startsWith("local-cluster[");
     }
 
-    /** Sets what {@code conf}'s run file left unset; {@code conf} must have its master. */
-    public static void configure(SparkConf conf) {
-        String flags = ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+    /** This JVM's flags that a JVM it starts needs too: Java 17's --add-opens, JavaCPP's memory caps, logging. */
+    public static List<String> jvmFlags() {
+        return ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> a.startsWith("--add-opens")
                         || a.startsWith("-XX:+IgnoreUnrecognizedVMOptions")
                         || a.startsWith("-Djdk.")
                         || a.startsWith("-Dorg.bytedeco")
                         || a.startsWith("-Dorg.slf4j"))
-                .collect(Collectors.joining(" "));
+                .toList();
+    }
+
+    /** Sets what {@code conf}'s run file left unset; {@code conf} must have its master. */
+    public static void configure(SparkConf conf) {
         conf.setIfMissing("spark.executor.extraClassPath", System.getProperty("java.class.path"));
-        conf.setIfMissing("spark.executor.extraJavaOptions", flags);
+        conf.setIfMissing("spark.executor.extraJavaOptions", String.join(" ", jvmFlags()));
         conf.setIfMissing("spark.driver.host", "127.0.0.1");
         conf.setIfMissing("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1");
         String arenas = System.getenv("MALLOC_ARENA_MAX");

@@ -1,7 +1,7 @@
 package org.peft4j.job.testing;
 
-import java.util.List;
 import org.apache.spark.SparkConf;
+import org.peft4j.job.rounds.LocalCluster;
 
 /** The one Spark configuration builder of the job and end-to-end tests: loopback, no UI. */
 public final class LocalSpark {
@@ -17,16 +17,16 @@ public final class LocalSpark {
     }
 
     /**
-     * local-cluster's executors are new JVMs: they get this JVM's classpath and {@code jvmFlags}, bind to loopback,
-     * and use as many BLAS threads as this JVM (Spark 3.4+ sets OMP_NUM_THREADS to the executor's cores, and BLAS
-     * with another thread count sums in another order: same threads, same bits).
+     * local-cluster's executors as the job sets them up ({@link LocalCluster}: this JVM's classpath and flags,
+     * loopback, a stand-in SPARK_HOME through the spark.testing properties, which the caller clears), using as many
+     * BLAS threads as this JVM (Spark 3.4+ sets OMP_NUM_THREADS to the executor's cores, and BLAS with another thread
+     * count sums in another order: same threads, same bits).
      */
-    public static SparkConf withExecutorJvms(SparkConf conf, List<String> jvmFlags) {
-        return conf.set("spark.executor.extraClassPath", System.getProperty("java.class.path"))
-                .set("spark.executor.extraJavaOptions", String.join(" ", jvmFlags))
-                .set("spark.executorEnv.SPARK_LOCAL_IP", "127.0.0.1")
-                .set(
-                        "spark.executorEnv.OMP_NUM_THREADS",
-                        Integer.toString(Runtime.getRuntime().availableProcessors()));
+    public static SparkConf withExecutorJvms(SparkConf conf) {
+        conf.set(
+                "spark.executorEnv.OMP_NUM_THREADS",
+                Integer.toString(Runtime.getRuntime().availableProcessors()));
+        LocalCluster.configure(conf);
+        return conf;
     }
 }

@@ -23,7 +23,6 @@ public final class ModelGoldens {
         return new TokenBatch(rows, len, flat, mask, flat.clone(), null);
     }
 
-    /** Largest absolute difference between the model's logits for the batch and {@code want} (rows x len x vocab). */
     /** The model's logits on {@code batch} as (rows x length x vocab), the layout golden files hold. */
     public static INDArray logits(LlamaModel model, TokenBatch batch) {
         return model.logitsOf(model.forward(batch, false))
@@ -31,6 +30,7 @@ public final class ModelGoldens {
                 .reshape(batch.rows(), batch.length(), model.config().vocabSize());
     }
 
+    /** Largest absolute difference between the model's logits for the batch and {@code want} (rows x len x vocab). */
     public static double worstLogitError(LlamaModel model, TokenBatch batch, INDArray want) {
         INDArray logits = model.logitsOf(model.forward(batch, false));
         double worst = 0;
