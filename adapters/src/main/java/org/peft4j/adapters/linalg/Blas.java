@@ -133,13 +133,19 @@ public final class Blas {
     }
 
     static FloatPointer floats(Block x) {
-        return new FloatPointer(x.base().data().addressPointer())
-                .position(x.base().offset() + x.offset());
+        return new FloatPointer(x.base().data().addressPointer()).position(element(x));
     }
 
     static DoublePointer doubles(Block x) {
-        return new DoublePointer(x.base().data().addressPointer())
-                .position(x.base().offset() + x.offset());
+        return new DoublePointer(x.base().data().addressPointer()).position(element(x));
+    }
+
+    /**
+     * The block's first element counted from its base's data pointer. A view's data buffer already starts at the
+     * view's offset (ND4J M2.1), so only the difference between the two offsets is added.
+     */
+    private static long element(Block x) {
+        return x.base().offset() - x.base().data().offset() + x.offset();
     }
 
     /**
@@ -147,9 +153,8 @@ public final class Blas {
      * pointer's position to such an argument in bytes, whatever the pointer's element type).
      */
     static Pointer address(Block x) {
-        long element = x.base().offset() + x.offset();
         return new BytePointer(x.base().data().addressPointer())
-                .position(element * x.base().dataType().width());
+                .position(element(x) * x.base().dataType().width());
     }
 
     private static void check(Block x) {

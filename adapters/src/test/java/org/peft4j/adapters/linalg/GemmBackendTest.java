@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Every GEMM backend against a double-precision product computed here, on odd shapes, every transposition, blocks
@@ -168,6 +169,50 @@ class GemmBackendTest {
             Gemm.set(c1, a, false, b, false);
             Gemm.set(c2, a, false, b, false);
             assertArrayEquals(c1.data().asFloat(), c2.data().asFloat());
+        } finally {
+            Blas.use(previous);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("backends")
+    void blocksOfRowViewsStartAtTheViewsFirstElement(GemmBackend g) {
+        // A view's data buffer already starts at the view's offset (ND4J M2.1): counting that offset twice read
+        // and wrote past the rows the view covers.
+        GemmBackend previous = Blas.use(g);
+        try {
+            INDArray a = Nd4j.rand(DataType.FLOAT, 9, 6);
+            INDArray b = Nd4j.rand(DataType.FLOAT, 6, 5);
+            INDArray whole = Nd4j.zeros(DataType.FLOAT, 10, 5);
+            INDArray rows = whole.get(NDArrayIndex.interval(3, 7), NDArrayIndex.all());
+            INDArray aRows = a.get(NDArrayIndex.interval(2, 6), NDArrayIndex.all());
+            Blas.gemm(
+                    false,
+                    false,
+                    4,
+                    5,
+                    6,
+                    1.0,
+                    new Blas.Block(aRows, 0, 6),
+                    new Blas.Block(b, 0, 5),
+                    0.0,
+                    new Blas.Block(rows, 0, 5));
+            INDArray expected = aRows.castTo(DataType.DOUBLE).mmul(b.castTo(DataType.DOUBLE));
+            for (int i = 0; i < 4; i++) {
+                for (int j = 0; j < 5; j++) {
+                    assertEquals(expected.getDouble(i, j), rows.getDouble(i, j), 1e-5);
+                }
+            }
+            assertEquals(
+                    0.0,
+                    whole.get(NDArrayIndex.interval(0, 3), NDArrayIndex.all())
+                            .sumNumber()
+                            .doubleValue());
+            assertEquals(
+                    0.0,
+                    whole.get(NDArrayIndex.interval(7, 10), NDArrayIndex.all())
+                            .sumNumber()
+                            .doubleValue());
         } finally {
             Blas.use(previous);
         }
