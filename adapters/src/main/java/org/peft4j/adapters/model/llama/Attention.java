@@ -1,13 +1,13 @@
 package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
 import org.peft4j.adapters.linalg.Blas;
 import org.peft4j.adapters.linalg.Blas.Block;
+import org.peft4j.adapters.linalg.RowSoftmax;
 
 /**
  * Causal self-attention with grouped-query heads (query head h reads key/value head h / (heads / kvHeads)), rotary
@@ -169,8 +169,7 @@ final class Attention {
                         0.0,
                         headBlock(dP, hd));
             }
-            INDArray rowSums = dP.mul(probs, tmp).sum(1).reshape(dP.rows(), 1);
-            dP.subiColumnVector(rowSums).muli(probs);
+            RowSoftmax.backward(probs, dP, tmp);
             for (int hd = 0; hd < heads; hd++) {
                 int g = group(hd);
                 Blas.gemm(
@@ -228,7 +227,7 @@ final class Attention {
         if (pass.keyBias() != null) {
             probs.addiRowVector(pass.keyBias().getRow(b, true));
         }
-        Nd4j.exec(new SoftMax(probs, probs, 1));
+        RowSoftmax.forward(probs);
     }
 
     /** 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere, tiled over the heads. */

@@ -2,12 +2,12 @@ package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Blas;
+import org.peft4j.adapters.linalg.RowSoftmax;
 import org.peft4j.adapters.model.LossSum;
 
 /**
@@ -66,7 +66,7 @@ final class CausalLmLoss {
                     new Blas.Block(head, 0, d),
                     0.0,
                     new Blas.Block(buffer, 0, vocab));
-            Nd4j.exec(new SoftMax(logits, logits, 1)); // one fused pass: max, exp, sum, divide
+            RowSoftmax.forward(logits); // one fused pass: max, exp, sum, divide
             boolean allScored = true;
             for (int i = 0; i < rows; i++) {
                 int t = targets[start + i];
