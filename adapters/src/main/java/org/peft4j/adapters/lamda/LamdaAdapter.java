@@ -62,16 +62,32 @@ public final class LamdaAdapter extends BaseAdapter {
                         alpha,
                         options);
             case SVD_ZERO -> {
-                TruncatedSvd.Result t = svd.truncate(rank);
+                TruncatedSvd.Result t = ordered(svd.truncate(rank), options.freezeOrder());
                 yield new LamdaAdapter(t.u(), Nd4j.zeros(type, rank, rank), t.vt(), null, alpha, options);
             }
             case SVD_RESIDUAL -> {
-                TruncatedSvd.Result t = svd.truncate(rank);
+                TruncatedSvd.Result t = ordered(svd.truncate(rank), options.freezeOrder());
                 INDArray sigma = Nd4j.diag(t.sigma().reshape(rank)).castTo(type);
                 INDArray residual = sigma.mmul(t.vt());
                 yield new LamdaAdapter(t.u(), sigma.div(scaling), t.vt(), residual, alpha, options);
             }
         };
+    }
+
+    /** The triplets in the order B's rows freeze: as computed (largest first), or reversed. */
+    private static TruncatedSvd.Result ordered(TruncatedSvd.Result t, FreezeOrder order) {
+        if (order == FreezeOrder.LARGEST_FIRST) {
+            return t;
+        }
+        int r = t.rank();
+        int[] reversed = new int[r];
+        for (int j = 0; j < r; j++) {
+            reversed[j] = r - 1 - j;
+        }
+        return new TruncatedSvd.Result(
+                t.u().getColumns(reversed).dup('c'),
+                t.sigma().reshape(1, r).getColumns(reversed).dup('c'),
+                t.vt().getRows(reversed).dup('c'));
     }
 
     /** Sets the PMB schedule for a training run; without one B is never frozen. */

@@ -42,6 +42,7 @@ public record LamdaPlusPlusOptions(LamdaOptions lamda, int rMin, int rMax) imple
 
     @Override
     public Map<String, Object> toJson() {
-        return SET.json(lamda.init(), lamda.freeze(), lamda.freezeFraction(), rMin, rMax);
+        return LamdaOptions.withoutDefaultOrder(
+                SET.json(lamda.init(), lamda.freeze(), lamda.freezeFraction(), lamda.freezeOrder(), rMin, rMax));
     }
 }

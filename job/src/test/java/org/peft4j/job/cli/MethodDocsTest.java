@@ -42,6 +42,6 @@ class MethodDocsTest {
                 options++;
             }
         }
-        assertEquals(14, options, "every method's options were checked");
+        assertEquals(16, options, "every method's options were checked");
     }
 }
