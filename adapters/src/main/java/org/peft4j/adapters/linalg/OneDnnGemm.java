@@ -9,6 +9,8 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.eltwise_backward;
+import org.bytedeco.dnnl.eltwise_forward;
 import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.matmul;
@@ -29,7 +31,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * BFLOAT16 x BFLOAT16 into FLOAT through a matmul primitive with AVX-512 BF16 (or AMX) instructions, created once
  * per shape, stride, transposition and (alpha, beta) and kept per thread; DOUBLE (gradient checks) through OpenBLAS.
  * Also row softmax forward and backward on FLOAT ({@link RowSoftmax}): oneDNN's AVX-512 kernels measured 5-9x
- * ND4J's ops on attention's scores.
+ * ND4J's ops on attention's scores; and swish, SwiGLU's activation, forward and backward ({@link Swish}).
  */
 final class OneDnnGemm implements GemmBackend {
     private static volatile OneDnnGemm instance;
@@ -139,6 +141,41 @@ final class OneDnnGemm implements GemmBackend {
         perThread.get().softmax(this, rows, cols).backward(p, g);
     }
 
+    /** {@code n} dense FLOATs: y := x sigmoid(x). */
+    void swish(Pointer x, Pointer y, long n) {
+        perThread.get().swish(this, n).forward(x, y);
+    }
+
+    /** {@code n} dense FLOATs: d := d * swish'(x), in place. */
+    void swishBackward(Pointer x, Pointer d, long n) {
+        perThread.get().swish(this, n).backward(x, d);
+    }
+
+    /** Swish primitives of one length and the memory objects they rebind. */
+    private record SwishOps(
+            stream stream,
+            eltwise_forward forward,
+            eltwise_backward backward,
+            memory src,
+            memory dst,
+            memory diff,
+            IntMemoryMap forwardArgs,
+            IntMemoryMap backwardArgs) {
+        void forward(Pointer x, Pointer y) {
+            src.set_data_handle(x);
+            dst.set_data_handle(y);
+            forward.execute(stream, forwardArgs);
+            stream._wait();
+        }
+
+        void backward(Pointer x, Pointer d) {
+            src.set_data_handle(x);
+            diff.set_data_handle(d);
+            backward.execute(stream, backwardArgs);
+            stream._wait();
+        }
+    }
+
     /** Softmax primitives of one shape (rows x cols, along the rows) and the memory objects they rebind. */
     private record Softmax(
             stream stream,
@@ -178,6 +215,36 @@ final class OneDnnGemm implements GemmBackend {
         private final Map<Key, Bf16> primitives = new HashMap<>();
         private final Map<Long, Reorder> reorders = new HashMap<>();
         private final Map<Shape, Softmax> softmaxes = new HashMap<>();
+        private final Map<Long, SwishOps> swishes = new HashMap<>();
+
+        SwishOps swish(OneDnnGemm owner, long n) {
+            if (stream == null) {
+                stream = new stream(owner.cpu);
+            }
+            return swishes.computeIfAbsent(n, x -> {
+                memory.desc md =
+                        new memory.desc(new LongPointer(new long[] {n}), memory.data_type.f32, memory.format_tag.a);
+                // alpha = 1: x sigmoid(1 x), SiLU as LLaMA's MLP uses it.
+                eltwise_forward.primitive_desc fpd = new eltwise_forward.primitive_desc(
+                        new eltwise_forward.desc(
+                                dnnl.prop_kind.forward_training, dnnl.algorithm.eltwise_swish, md, 1f, 0f),
+                        owner.cpu);
+                eltwise_backward.primitive_desc bpd = new eltwise_backward.primitive_desc(
+                        new eltwise_backward.desc(dnnl.algorithm.eltwise_swish, md, md, 1f, 0f), owner.cpu, fpd);
+                Pointer none = new Pointer();
+                memory src = new memory(md, owner.cpu, none);
+                memory dst = new memory(md, owner.cpu, none);
+                memory diff = new memory(md, owner.cpu, none);
+                IntMemoryMap f = new IntMemoryMap();
+                f.put(DNNL_ARG_SRC, src);
+                f.put(DNNL_ARG_DST, dst);
+                IntMemoryMap b = new IntMemoryMap();
+                b.put(DNNL_ARG_SRC, src);
+                b.put(DNNL_ARG_DIFF_DST, diff);
+                b.put(DNNL_ARG_DIFF_SRC, diff); // in place
+                return new SwishOps(stream, new eltwise_forward(fpd), new eltwise_backward(bpd), src, dst, diff, f, b);
+            });
+        }
 
         Softmax softmax(OneDnnGemm owner, long rows, long cols) {
             if (stream == null) {
