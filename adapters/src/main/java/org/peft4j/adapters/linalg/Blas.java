@@ -157,6 +157,21 @@ public final class Blas {
                 .position(element(x) * x.base().dataType().width());
     }
 
+    /** A rank-2 c-order FLOAT matrix whose rows follow each other with no gap (what oneDNN's dense descs read). */
+    static boolean denseFloat(INDArray x) {
+        return x.dataType() == DataType.FLOAT
+                && x.rank() == 2
+                && x.ordering() == 'c'
+                && x.stride(1) == 1
+                && (x.rows() == 1 || x.stride(0) == x.columns());
+    }
+
+    /** The address of an array's first element (a view's data buffer already starts at the view's offset). */
+    static Pointer address(INDArray x) {
+        return new BytePointer(x.data().addressPointer())
+                .position((x.offset() - x.data().offset()) * x.dataType().width());
+    }
+
     private static void check(Block x) {
         if (x.base().ordering() != 'c' || (x.base().rank() == 2 && x.base().stride(1) != 1)) {
             throw new IllegalArgumentException("Blas.gemm needs a c-order contiguous base array");

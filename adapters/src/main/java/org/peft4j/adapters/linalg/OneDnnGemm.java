@@ -16,6 +16,7 @@ import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
 import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.softmax_backward;
@@ -133,68 +134,34 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code rows x cols} dense FLOATs at {@code x} := softmax of each row, in place. */
     void softmax(Pointer x, long rows, long cols) {
-        perThread.get().softmax(this, rows, cols).forward(x);
+        perThread.get().softmax(this, rows, cols)[0].run(x);
     }
 
     /** With p = softmax(s) and g = dL/dp (dense {@code rows x cols} FLOATs): g := dL/ds, in place. */
     void softmaxBackward(Pointer p, Pointer g, long rows, long cols) {
-        perThread.get().softmax(this, rows, cols).backward(p, g);
+        perThread.get().softmax(this, rows, cols)[1].run(p, g);
     }
 
     /** {@code n} dense FLOATs: y := x sigmoid(x). */
     void swish(Pointer x, Pointer y, long n) {
-        perThread.get().swish(this, n).forward(x, y);
+        perThread.get().swish(this, n)[0].run(x, y);
     }
 
     /** {@code n} dense FLOATs: d := d * swish'(x), in place. */
     void swishBackward(Pointer x, Pointer d, long n) {
-        perThread.get().swish(this, n).backward(x, d);
+        perThread.get().swish(this, n)[1].run(x, d);
     }
 
-    /** Swish primitives of one length and the memory objects they rebind. */
-    private record SwishOps(
-            stream stream,
-            eltwise_forward forward,
-            eltwise_backward backward,
-            memory src,
-            memory dst,
-            memory diff,
-            IntMemoryMap forwardArgs,
-            IntMemoryMap backwardArgs) {
-        void forward(Pointer x, Pointer y) {
-            src.set_data_handle(x);
-            dst.set_data_handle(y);
-            forward.execute(stream, forwardArgs);
-            stream._wait();
-        }
-
-        void backward(Pointer x, Pointer d) {
-            src.set_data_handle(x);
-            diff.set_data_handle(d);
-            backward.execute(stream, backwardArgs);
-            stream._wait();
-        }
-    }
-
-    /** Softmax primitives of one shape (rows x cols, along the rows) and the memory objects they rebind. */
-    private record Softmax(
-            stream stream,
-            softmax_forward forward,
-            softmax_backward backward,
-            memory data,
-            memory diff,
-            IntMemoryMap forwardArgs,
-            IntMemoryMap backwardArgs) {
-        void forward(Pointer x) {
-            data.set_data_handle(x);
-            forward.execute(stream, forwardArgs);
-            stream._wait();
-        }
-
-        void backward(Pointer p, Pointer g) {
-            data.set_data_handle(p);
-            diff.set_data_handle(g);
-            backward.execute(stream, backwardArgs);
+    /**
+     * A primitive with its arguments, whose memory objects {@code bound} are pointed at each call's arrays, in the
+     * order {@link #run} takes them.
+     */
+    private record Bound(stream stream, primitive primitive, IntMemoryMap args, memory... bound) {
+        void run(Pointer... data) {
+            for (int i = 0; i < bound.length; i++) {
+                bound[i].set_data_handle(data[i]);
+            }
+            primitive.execute(stream, args);
             stream._wait();
         }
     }
@@ -214,10 +181,11 @@ final class OneDnnGemm implements GemmBackend {
         private stream stream;
         private final Map<Key, Bf16> primitives = new HashMap<>();
         private final Map<Long, Reorder> reorders = new HashMap<>();
-        private final Map<Shape, Softmax> softmaxes = new HashMap<>();
-        private final Map<Long, SwishOps> swishes = new HashMap<>();
+        private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
+        private final Map<Long, Bound[]> swishes = new HashMap<>();
 
-        SwishOps swish(OneDnnGemm owner, long n) {
+        /** Forward (x, y) and backward (x, d) swish of length n. */
+        Bound[] swish(OneDnnGemm owner, long n) {
             if (stream == null) {
                 stream = new stream(owner.cpu);
             }
@@ -242,11 +210,15 @@ final class OneDnnGemm implements GemmBackend {
                 b.put(DNNL_ARG_SRC, src);
                 b.put(DNNL_ARG_DIFF_DST, diff);
                 b.put(DNNL_ARG_DIFF_SRC, diff); // in place
-                return new SwishOps(stream, new eltwise_forward(fpd), new eltwise_backward(bpd), src, dst, diff, f, b);
+                return new Bound[] {
+                    new Bound(stream, new eltwise_forward(fpd), f, src, dst),
+                    new Bound(stream, new eltwise_backward(bpd), b, src, diff)
+                };
             });
         }
 
-        Softmax softmax(OneDnnGemm owner, long rows, long cols) {
+        /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
+        Bound[] softmax(OneDnnGemm owner, long rows, long cols) {
             if (stream == null) {
                 stream = new stream(owner.cpu);
             }
@@ -268,7 +240,10 @@ final class OneDnnGemm implements GemmBackend {
                 b.put(DNNL_ARG_DST, data);
                 b.put(DNNL_ARG_DIFF_DST, diff);
                 b.put(DNNL_ARG_DIFF_SRC, diff);
-                return new Softmax(stream, new softmax_forward(fpd), new softmax_backward(bpd), data, diff, f, b);
+                return new Bound[] {
+                    new Bound(stream, new softmax_forward(fpd), f, data),
+                    new Bound(stream, new softmax_backward(bpd), b, data, diff)
+                };
             });
         }
 

@@ -11,7 +11,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Row softmax and its backward on each path (oneDNN's primitives, ND4J's ops) against the formulas computed here in
@@ -51,8 +50,8 @@ class RowSoftmaxTest {
                 // Every key masked: a uniform row. FLOAT only: ND4J M2.1's DOUBLE softmax gives NaN there.
                 java.util.Arrays.fill(s[2], -1e9);
             }
-            INDArray x = matrix(s, type, view);
-            INDArray dy = matrix(g, type, view);
+            INDArray x = TestMatrices.matrix(s, type, view);
+            INDArray dy = TestMatrices.matrix(g, type, view);
             RowSoftmax.forward(x);
             double tol = type == DataType.DOUBLE ? 1e-12 : 2e-6;
             double[][] p = new double[rows][cols];
@@ -89,19 +88,5 @@ class RowSoftmaxTest {
         } finally {
             Blas.use(old);
         }
-    }
-
-    /** The values as a c-order matrix, or as rows 2.. of a taller one (a dense view with an offset). */
-    private static INDArray matrix(double[][] v, DataType type, boolean view) {
-        int rows = v.length;
-        int cols = v[0].length;
-        INDArray whole = Nd4j.create(type, view ? rows + 3 : rows, cols).assign(7);
-        INDArray x = view ? whole.get(NDArrayIndex.interval(2, 2 + rows), NDArrayIndex.all()) : whole;
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                x.putScalar(i, j, v[i][j]);
-            }
-        }
-        return x;
     }
 }

@@ -10,7 +10,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * swish and its backward on each path (oneDNN's eltwise primitives, ND4J's ops) against the formulas in double: odd
@@ -40,9 +39,9 @@ class SwishTest {
                     d[i][j] = rng.nextGaussian();
                 }
             }
-            INDArray xs = matrix(x, type, view);
-            INDArray y = matrix(new double[rows][cols], type, view);
-            INDArray dd = matrix(d, type, view);
+            INDArray xs = TestMatrices.matrix(x, type, view);
+            INDArray y = TestMatrices.matrix(new double[rows][cols], type, view);
+            INDArray dd = TestMatrices.matrix(d, type, view);
             Swish.forward(xs, y);
             Swish.backward(xs, dd, Nd4j.create(type, rows, cols));
             double tol = type == DataType.DOUBLE ? 1e-12 : 1e-5;
@@ -59,19 +58,5 @@ class SwishTest {
         } finally {
             Blas.use(old);
         }
-    }
-
-    /** The values as a c-order matrix, or as rows 2.. of a taller one filled with 7 (a dense view with an offset). */
-    private static INDArray matrix(double[][] v, DataType type, boolean view) {
-        int rows = v.length;
-        int cols = v[0].length;
-        INDArray whole = Nd4j.create(type, view ? rows + 3 : rows, cols).assign(7);
-        INDArray x = view ? whole.get(NDArrayIndex.interval(2, 2 + rows), NDArrayIndex.all()) : whole;
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                x.putScalar(i, j, v[i][j]);
-            }
-        }
-        return x;
     }
 }
