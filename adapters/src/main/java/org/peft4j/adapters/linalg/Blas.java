@@ -166,10 +166,9 @@ public final class Blas {
                 && (x.rows() == 1 || x.stride(0) == x.columns());
     }
 
-    /** The address of an array's first element (a view's data buffer already starts at the view's offset). */
+    /** The address of an array's first element. */
     static Pointer address(INDArray x) {
-        return new BytePointer(x.data().addressPointer())
-                .position((x.offset() - x.data().offset()) * x.dataType().width());
+        return address(new Block(x, 0, (int) x.columns()));
     }
 
     private static void check(Block x) {

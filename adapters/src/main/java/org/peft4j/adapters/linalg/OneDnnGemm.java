@@ -184,11 +184,17 @@ final class OneDnnGemm implements GemmBackend {
         private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
         private final Map<Long, Bound[]> swishes = new HashMap<>();
 
-        /** Forward (x, y) and backward (x, d) swish of length n. */
-        Bound[] swish(OneDnnGemm owner, long n) {
+        /** This thread's stream, made on first use. */
+        private stream stream(OneDnnGemm owner) {
             if (stream == null) {
                 stream = new stream(owner.cpu);
             }
+            return stream;
+        }
+
+        /** Forward (x, y) and backward (x, d) swish of length n. */
+        Bound[] swish(OneDnnGemm owner, long n) {
+            stream(owner);
             return swishes.computeIfAbsent(n, x -> {
                 memory.desc md =
                         new memory.desc(new LongPointer(new long[] {n}), memory.data_type.f32, memory.format_tag.a);
@@ -219,9 +225,7 @@ final class OneDnnGemm implements GemmBackend {
 
         /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
         Bound[] softmax(OneDnnGemm owner, long rows, long cols) {
-            if (stream == null) {
-                stream = new stream(owner.cpu);
-            }
+            stream(owner);
             return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
                 memory.desc md = new memory.desc(
                         new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
@@ -248,9 +252,7 @@ final class OneDnnGemm implements GemmBackend {
         }
 
         void reorder(OneDnnGemm owner, Pointer src, Pointer dst, long n) {
-            if (stream == null) {
-                stream = new stream(owner.cpu);
-            }
+            stream(owner);
             Reorder r = reorders.computeIfAbsent(n, x -> {
                 Pointer none = new Pointer();
                 memory s = new memory(
@@ -281,9 +283,7 @@ final class OneDnnGemm implements GemmBackend {
                 Blas.Block b,
                 double beta,
                 Blas.Block c) {
-            if (stream == null) {
-                stream = new stream(owner.cpu);
-            }
+            stream(owner);
             Key key = new Key(transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), (float) alpha, (float) beta);
             Bf16 p = primitives.computeIfAbsent(key, x -> create(owner.cpu, x));
             p.src().set_data_handle(Blas.address(a));

@@ -50,7 +50,7 @@ final class SwiGluMlp {
         Swish.forward(g, du); // recomputed: cheaper than keeping (tokens x ffn) per layer
         du.muli(da); // d/du of swish(g) u
         u.mul(da, dg);
-        Swish.backward(g, dg, shared.get("mlp.sig", g.rows(), g.columns())); // d/dg: swish'(g) u da
+        Swish.backward(g, dg, shared.get("mlp.tmp", g.rows(), g.columns())); // d/dg: swish'(g) u da
         INDArray dh = gate.backward(dg, needDx);
         INDArray dhu = up.backward(du, needDx);
         return needDx ? dh.addi(dhu) : null;
