@@ -2,6 +2,7 @@ package org.peft4j.adapters.core;
 
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,6 +30,19 @@ public final class Scratch {
         if (b == null || b.rows() != rows || b.columns() != cols || b.dataType() != type) {
             b = Nd4j.create(type, rows, cols);
             buffers.put(key, b);
+        }
+        return b;
+    }
+
+    /**
+     * As {@link #get(String, long, long, DataType)}, {@code fill} writing its contents whenever the buffer is made:
+     * for a constant (a mask) that several users share.
+     */
+    public INDArray constant(String key, long rows, long cols, DataType type, Consumer<INDArray> fill) {
+        INDArray b = buffers.get(key);
+        if (b == null || b.rows() != rows || b.columns() != cols || b.dataType() != type) {
+            b = get(key, rows, cols, type);
+            fill.accept(b);
         }
         return b;
     }

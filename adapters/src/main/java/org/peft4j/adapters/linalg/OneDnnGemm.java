@@ -1,11 +1,16 @@
 package org.peft4j.adapters.linalg;
 
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.bytedeco.dnnl.IntMemoryMap;
@@ -142,6 +147,50 @@ final class OneDnnGemm implements GemmBackend {
         perThread.get().softmax(this, rows, cols)[1].run(p, g);
     }
 
+    /**
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, bf16 operands into fp32, every
+     * matrix dense and the batch outermost (a holds {@code batch} row-major m x k matrices, or k x m ones when
+     * transposed); {@code add}, dense fp32 and as large as c, is added in the same pass, or null.
+     */
+    void batchedBf16(
+            boolean transA,
+            boolean transB,
+            int batch,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            Pointer a,
+            Pointer b,
+            Pointer c,
+            Pointer add) {
+        Bound p =
+                perThread.get().batched(this, new Batched(transA, transB, batch, m, n, k, (float) alpha, add != null));
+        if (add == null) {
+            p.run(a, b, c);
+        } else {
+            p.run(a, b, c, add);
+        }
+    }
+
+    /**
+     * Copies the elements of a {@code dims}-shaped tensor between two strided layouts (strides in elements), FLOAT or
+     * BFLOAT16 on each side (FLOAT to BFLOAT16 rounds to nearest even, flushing subnormals).
+     */
+    void copy(
+            long[] dims,
+            long[] srcStrides,
+            DataType srcType,
+            Pointer src,
+            long[] dstStrides,
+            DataType dstType,
+            Pointer dst) {
+        perThread
+                .get()
+                .copy(this, new Copy(dims, srcStrides, srcType, dstStrides, dstType))
+                .run(src, dst);
+    }
+
     /** {@code n} dense FLOATs: y := x sigmoid(x). */
     void swish(Pointer x, Pointer y, long n) {
         perThread.get().swish(this, n)[0].run(x, y);
@@ -168,6 +217,19 @@ final class OneDnnGemm implements GemmBackend {
 
     private record Shape(long rows, long cols) {}
 
+    private record Batched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, boolean add) {}
+
+    /** A strided copy's layouts; {@link #key()} compares them by content, as arrays are not. */
+    private record Copy(long[] dims, long[] srcStrides, DataType srcType, long[] dstStrides, DataType dstType) {
+        String key() {
+            return Arrays.toString(dims)
+                    + Arrays.toString(srcStrides)
+                    + srcType
+                    + Arrays.toString(dstStrides)
+                    + dstType;
+        }
+    }
+
     /** A bf16 matmul primitive and the memory objects its execution rebinds to each call's arrays. */
     private record Bf16(matmul primitive, memory src, memory weights, memory dst, IntMemoryMap args) {}
 
@@ -183,6 +245,8 @@ final class OneDnnGemm implements GemmBackend {
         private final Map<Long, Reorder> reorders = new HashMap<>();
         private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
         private final Map<Long, Bound[]> swishes = new HashMap<>();
+        private final Map<Batched, Bound> batched = new HashMap<>();
+        private final Map<String, Bound> copies = new HashMap<>();
 
         /** This thread's stream, made on first use. */
         private stream stream(OneDnnGemm owner) {
@@ -190,6 +254,84 @@ final class OneDnnGemm implements GemmBackend {
                 stream = new stream(owner.cpu);
             }
             return stream;
+        }
+
+        /** A batched bf16 matmul (a, b, c) of shape {@code x}. */
+        Bound batched(OneDnnGemm owner, Batched x) {
+            stream(owner);
+            return batched.computeIfAbsent(x, y -> {
+                long mk = (long) x.m() * x.k();
+                long kn = (long) x.k() * x.n();
+                memory.data_type f32 = memory.data_type.f32;
+                memory.desc src = strided(
+                        new long[] {x.batch(), x.m(), x.k()},
+                        x.transA() ? new long[] {mk, 1, x.m()} : new long[] {mk, x.k(), 1},
+                        memory.data_type.bf16);
+                memory.desc weights = strided(
+                        new long[] {x.batch(), x.k(), x.n()},
+                        x.transB() ? new long[] {kn, 1, x.k()} : new long[] {kn, x.n(), 1},
+                        memory.data_type.bf16);
+                memory.desc dst =
+                        strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+                primitive_attr attr = new primitive_attr();
+                if (x.alpha() != 1f) {
+                    attr.set_output_scales(0, new float[] {x.alpha()});
+                }
+                // The addend as a binary post-op after the scale. As large as dst: a broadcast one (1 x m x n)
+                // made oneDNN 2.5 fall back from brgemm to its reference kernel.
+                memory.desc addend =
+                        strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+                if (x.add()) {
+                    post_ops ops = new post_ops();
+                    ops.append_binary(dnnl.algorithm.binary_add, addend);
+                    attr.set_post_ops(ops);
+                }
+                matmul.primitive_desc pd =
+                        new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, owner.cpu);
+                matmul p = new matmul(pd);
+                Pointer none = new Pointer();
+                memory s = new memory(src, owner.cpu, none);
+                memory w = new memory(weights, owner.cpu, none);
+                memory d = new memory(dst, owner.cpu, none);
+                IntMemoryMap args = new IntMemoryMap();
+                args.put(DNNL_ARG_SRC, s);
+                args.put(DNNL_ARG_WEIGHTS, w);
+                args.put(DNNL_ARG_DST, d);
+                if (!x.add()) {
+                    return new Bound(stream, p, args, s, w, d);
+                }
+                memory a = new memory(addend, owner.cpu, none);
+                args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, a); // post-op 0's second input
+                return new Bound(stream, p, args, s, w, d, a);
+            });
+        }
+
+        /** A strided copy (src, dst) as {@code x} describes it. */
+        Bound copy(OneDnnGemm owner, Copy x) {
+            stream(owner);
+            return copies.computeIfAbsent(x.key(), y -> {
+                Pointer none = new Pointer();
+                memory s = new memory(strided(x.dims(), x.srcStrides(), type(x.srcType())), owner.cpu, none);
+                memory d = new memory(strided(x.dims(), x.dstStrides(), type(x.dstType())), owner.cpu, none);
+                IntMemoryMap args = new IntMemoryMap();
+                args.put(DNNL_ARG_FROM, s);
+                args.put(DNNL_ARG_TO, d);
+                return new Bound(stream, new reorder(s, d), args, s, d);
+            });
+        }
+
+        private static memory.desc strided(long[] dims, long[] strides, memory.data_type type) {
+            return new memory.desc(new LongPointer(dims), type, new LongPointer(strides), false);
+        }
+
+        private static memory.data_type type(DataType t) {
+            if (t == DataType.FLOAT) {
+                return memory.data_type.f32;
+            }
+            if (t == DataType.BFLOAT16) {
+                return memory.data_type.bf16;
+            }
+            throw new IllegalArgumentException("oneDNN copy: FLOAT or BFLOAT16, found " + t);
         }
 
         /** Forward (x, y) and backward (x, d) swish of length n. */

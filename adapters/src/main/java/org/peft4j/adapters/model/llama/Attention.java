@@ -1,12 +1,15 @@
 package org.peft4j.adapters.model.llama;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Blas;
 import org.peft4j.adapters.linalg.Blas.Block;
+import org.peft4j.adapters.linalg.HeadProducts;
 import org.peft4j.adapters.linalg.RowSoftmax;
 
 /**
@@ -18,6 +21,11 @@ import org.peft4j.adapters.linalg.RowSoftmax;
  * all heads form one (heads*T x keys) matrix, masked and soft-maxed in one operation each. Backward recomputes those
  * probabilities from the kept q and k instead of storing them per layer (batch 4, 16 heads, T = 512 would be 64 MB
  * per layer): one extra GEMM per head buys a layer's worth of memory.
+ *
+ * <p>In a bf16 model, where oneDNN runs the products, a pass without a KV cache (training, scoring) multiplies in
+ * bf16 as torch's bf16 attention does: q, k, v, dO, the probabilities and dS are rounded to bf16 (nearest even) as
+ * each product's input, copied head-major ({@link HeadProducts}), and the products accumulate and land in fp32;
+ * scores, masks, softmax and all gradients stay fp32. Cached generation, and every other backend, multiply in fp32.
  */
 final class Attention {
     private final int layer;
@@ -26,6 +34,8 @@ final class Attention {
     private final int headDim;
     private final double scale;
     private final int slidingWindow;
+    private final boolean bf16;
+    private boolean headMajorPass;
     private final TargetLinear q;
     private final TargetLinear k;
     private final TargetLinear v;
@@ -63,6 +73,7 @@ final class Attention {
         this.o = o;
         this.rotary = rotary;
         this.scratch = new Scratch(q.computeType());
+        this.bf16 = q.weight().dataType() == DataType.BFLOAT16;
     }
 
     /** Whether q, k or v has an adapter that reads its input h in backward (then h must be kept). */
@@ -105,6 +116,20 @@ final class Attention {
         boolean keep = p.train() && o.needsInputKept();
         INDArray out =
                 (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
+        headMajorPass = bf16 && p.cache() == null && HeadProducts.available();
+        if (headMajorPass) {
+            INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
+            INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+            INDArray oh = shared.get("attn.oh", (long) heads * len, headDim);
+            for (int b = 0; b < rows; b++) {
+                probabilitiesHeadMajor(b, probs);
+                HeadProducts.toHeadMajor(vs, (long) b * len, len, kvHeads, headDim, vh);
+                Bf16.round(probs, ph);
+                HeadProducts.product(false, false, kvHeads, groupRows(), headDim, len, 1.0, ph, vh, oh);
+                HeadProducts.fromHeadMajor(oh, out, (long) b * len, len, heads, headDim);
+            }
+            return o.forward(out, p.train());
+        }
         for (int b = 0; b < rows; b++) {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
@@ -135,10 +160,25 @@ final class Attention {
         int len = pass.length();
         INDArray dO = o.backward(dOut, true);
         INDArray dq = shared.get("attn.dq", (long) rows * len, (long) heads * headDim);
-        INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim)
-                .assign(0);
-        INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim)
-                .assign(0);
+        INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim);
+        INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim);
+        if (headMajorPass) {
+            backwardHeadMajor(dO, dq, dk, dv);
+        } else {
+            backwardProducts(dO, dq, dk.assign(0), dv.assign(0));
+        }
+        rotary.applyBackward(dq, rows, len, heads, pass.rope());
+        rotary.applyBackward(dk, rows, len, kvHeads, pass.rope());
+        INDArray dh = q.backward(dq, needDx);
+        INDArray dhk = k.backward(dk, needDx);
+        INDArray dhv = v.backward(dv, needDx);
+        return needDx ? dh.addi(dhk).addi(dhv) : null;
+    }
+
+    /** dq := d loss / d q, dk += d loss / d k, dv += d loss / d v, head by head, from dO (tokens-first). */
+    private void backwardProducts(INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
+        int rows = pass.rows();
+        int len = pass.length();
         INDArray probs = shared.get("attn.probs", (long) heads * len, len);
         INDArray dP = shared.get("attn.dP", (long) heads * len, len);
         INDArray tmp = shared.get("attn.tmp", (long) heads * len, len);
@@ -196,12 +236,82 @@ final class Attention {
                         kv(dk, b, g));
             }
         }
-        rotary.applyBackward(dq, rows, len, heads, pass.rope());
-        rotary.applyBackward(dk, rows, len, kvHeads, pass.rope());
-        INDArray dh = q.backward(dq, needDx);
-        INDArray dhk = k.backward(dk, needDx);
-        INDArray dhv = v.backward(dv, needDx);
-        return needDx ? dh.addi(dhk).addi(dhv) : null;
+    }
+
+    /**
+     * dq, dk, dv := the gradients, as {@link #backwardProducts} but with bf16 products on head-major operands. A key
+     * or value head's gradient sums over the query heads of its group: those heads' rows are adjacent head-major,
+     * so one product per group makes the sum.
+     */
+    private void backwardHeadMajor(INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
+        int len = pass.length();
+        INDArray probs = shared.get("attn.probs", (long) heads * len, len);
+        INDArray dP = shared.get("attn.dP", (long) heads * len, len);
+        INDArray tmp = shared.get("attn.tmp", (long) heads * len, len);
+        INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
+        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
+        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        INDArray dOh = shared.get("attn.dOh", (long) heads * len, headDim, DataType.BFLOAT16);
+        INDArray qGrad = shared.get("attn.oh", (long) heads * len, headDim);
+        INDArray kvGrad = shared.get("attn.kvh", (long) kvHeads * len, headDim);
+        int gr = groupRows();
+        for (int b = 0; b < pass.rows(); b++) {
+            long row0 = (long) b * len;
+            probabilitiesHeadMajor(b, probs);
+            HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
+            HeadProducts.toHeadMajor(dO, row0, len, heads, headDim, dOh);
+            Bf16.round(probs, ph);
+            HeadProducts.product(true, false, kvHeads, len, headDim, gr, 1.0, ph, dOh, kvGrad); // P^T dO
+            HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
+            HeadProducts.product(false, true, kvHeads, gr, len, headDim, 1.0, dOh, vh, dP); // dO V^T
+            RowSoftmax.backward(probs, dP, tmp); // dP := dS
+            Bf16.round(dP, ph);
+            HeadProducts.product(false, false, kvHeads, gr, headDim, len, scale, ph, kh, qGrad); // scale dS K
+            HeadProducts.fromHeadMajor(qGrad, dq, row0, len, heads, headDim);
+            HeadProducts.product(true, false, kvHeads, len, headDim, gr, scale, ph, qh, kvGrad); // scale dS^T Q
+            HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
+        }
+    }
+
+    /**
+     * As {@link #probabilities} on head-major bf16 copies of sequence b's q and k, which it leaves in the shared
+     * buffers attn.qh and attn.kh for the products that follow.
+     */
+    private void probabilitiesHeadMajor(int b, INDArray probs) {
+        int len = pass.length();
+        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
+        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        HeadProducts.toHeadMajor(qs, (long) b * len, len, heads, headDim, qh);
+        HeadProducts.toHeadMajor(ks, (long) b * len, len, kvHeads, headDim, kh);
+        // The causal mask is added inside the product; the padding mask after it.
+        INDArray causal = len > 1 ? sharedCausalMask(len) : null;
+        HeadProducts.product(false, true, kvHeads, groupRows(), len, headDim, scale, qh, kh, probs, causal);
+        if (pass.keyBias() != null) {
+            probs.addiRowVector(pass.keyBias().getRow(b, true));
+        }
+        RowSoftmax.forward(probs);
+    }
+
+    /**
+     * {@link #causalMask} with no cache (past = 0), one for all layers: oneDNN's AMX kernels add only an addend as
+     * large as the product (a broadcast one falls back to a reference kernel, measured ~1000x slower).
+     */
+    private INDArray sharedCausalMask(int len) {
+        return shared.constant("attn.causal", (long) heads * len, len, DataType.FLOAT, mask -> {
+            float[] m = new float[heads * len * len];
+            for (int r = 0; r < heads * len; r++) {
+                for (int j = r % len + 1; j < len; j++) {
+                    m[r * len + j] = (float) Pass.MASKED;
+                }
+            }
+            mask.assign(Nd4j.create(m, new long[] {(long) heads * len, len}, DataType.FLOAT));
+        });
+    }
+
+    /** The query rows a key/value head serves in one sequence: its group's heads times T. */
+    private int groupRows() {
+        return heads / kvHeads * pass.length();
     }
 
     /** probs (heads*T x keys) = softmax(scale q k^T + causal mask + padding mask) for every head of sequence b. */
@@ -221,13 +331,18 @@ final class Attention {
                     0.0,
                     headBlock(probs, hd));
         }
-        if (len > 1) {
-            probs.addi(causalMask(len, pass.past()));
+        mask(b, probs);
+        RowSoftmax.forward(probs);
+    }
+
+    /** Adds the causal mask and sequence b's padding mask to its scores. */
+    private void mask(int b, INDArray probs) {
+        if (pass.length() > 1) {
+            probs.addi(causalMask(pass.length(), pass.past()));
         }
         if (pass.keyBias() != null) {
             probs.addiRowVector(pass.keyBias().getRow(b, true));
         }
-        RowSoftmax.forward(probs);
     }
 
     /** 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere, tiled over the heads. */

@@ -1,0 +1,139 @@
+package org.peft4j.adapters.linalg;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Attention's products in bf16 on head-major operands, through oneDNN. oneDNN's AMX and AVX-512 BF16 kernels
+ * (brgemm) take only dense matrices: a head reached as a column block of a tokens-first matrix (row stride
+ * heads*headDim) falls back to a generic kernel no faster than fp32 (measured). So each operand is copied once into
+ * head-major order (heads x T x headDim), rounded to bf16 on the way, every head's product of a sequence runs as one
+ * batched matmul, and the fp32 results are copied back tokens-first.
+ */
+public final class HeadProducts {
+    private HeadProducts() {}
+
+    /**
+     * Whether attention should use this here: the products go to oneDNN ({@link Blas#backend()}) on a CPU with bf16
+     * dot-product instructions (elsewhere oneDNN 2.5 has no fast bf16 kernel for these shapes).
+     */
+    public static boolean available() {
+        return Blas.backend() instanceof OneDnnGemm d && d.fastBf16();
+    }
+
+    /**
+     * {@code dst} (heads*rows x headDim, dense FLOAT or BFLOAT16) := rows {@code [row0, row0 + rows)} of the
+     * tokens-first FLOAT {@code x} (n x heads*headDim), head by head.
+     */
+    public static void toHeadMajor(INDArray x, long row0, int rows, int heads, int headDim, INDArray dst) {
+        check(x, dst, rows, heads, headDim);
+        dnnl().copy(
+                        new long[] {heads, rows, headDim},
+                        new long[] {headDim, (long) heads * headDim, 1},
+                        DataType.FLOAT,
+                        Blas.address(new Blas.Block(x, row0 * heads * headDim, heads * headDim)),
+                        new long[] {(long) rows * headDim, headDim, 1},
+                        dst.dataType(),
+                        Blas.address(dst));
+    }
+
+    /** Rows {@code [row0, row0 + rows)} of {@code x} := {@code src} (heads*rows x headDim FLOAT): the reverse. */
+    public static void fromHeadMajor(INDArray src, INDArray x, long row0, int rows, int heads, int headDim) {
+        check(x, src, rows, heads, headDim);
+        dnnl().copy(
+                        new long[] {heads, rows, headDim},
+                        new long[] {(long) rows * headDim, headDim, 1},
+                        src.dataType(),
+                        Blas.address(src),
+                        new long[] {headDim, (long) heads * headDim, 1},
+                        DataType.FLOAT,
+                        Blas.address(new Blas.Block(x, row0 * heads * headDim, heads * headDim)));
+    }
+
+    /**
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i)}, with a and b dense BFLOAT16 arrays holding
+     * {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b) and c dense FLOAT.
+     */
+    public static void product(
+            boolean transA,
+            boolean transB,
+            int batch,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            INDArray a,
+            INDArray b,
+            INDArray c) {
+        product(transA, transB, batch, m, n, k, alpha, a, b, c, null);
+    }
+
+    /**
+     * As {@link #product(boolean, boolean, int, int, int, int, double, INDArray, INDArray, INDArray)}, adding the
+     * dense FLOAT {@code add}, as large as c, in the same pass (a mask, say); null adds nothing.
+     */
+    public static void product(
+            boolean transA,
+            boolean transB,
+            int batch,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            INDArray a,
+            INDArray b,
+            INDArray c,
+            INDArray add) {
+        if (add != null && (!Blas.denseFloat(add) || add.length() != (long) batch * m * n)) {
+            throw new IllegalArgumentException("HeadProducts.product: the addend must be a dense FLOAT of "
+                    + (long) batch * m * n + " elements, as c, found " + add.dataType() + " "
+                    + add.shapeInfoToString());
+        }
+        long want = (long) batch * m * k + (long) batch * k * n + (long) batch * m * n;
+        if (a.dataType() != DataType.BFLOAT16
+                || b.dataType() != DataType.BFLOAT16
+                || !Blas.denseFloat(c)
+                || a.length() != (long) batch * m * k
+                || b.length() != (long) batch * k * n
+                || c.length() != (long) batch * m * n
+                || a.isView()
+                || b.isView()) {
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT of "
+                    + want + " elements in all, found " + a.dataType() + " " + a.length() + ", " + b.dataType() + " "
+                    + b.length() + ", " + c.dataType() + " " + c.length());
+        }
+        dnnl().batchedBf16(
+                        transA,
+                        transB,
+                        batch,
+                        m,
+                        n,
+                        k,
+                        alpha,
+                        Blas.address(a),
+                        Blas.address(b),
+                        Blas.address(c),
+                        add == null ? null : Blas.address(add));
+    }
+
+    private static void check(INDArray x, INDArray headMajor, int rows, int heads, int headDim) {
+        if (!Blas.denseFloat(x)
+                || x.columns() != (long) heads * headDim
+                || headMajor.length() != (long) heads * rows * headDim
+                || headMajor.isView()
+                || (headMajor.dataType() != DataType.FLOAT && headMajor.dataType() != DataType.BFLOAT16)) {
+            throw new IllegalArgumentException("HeadProducts: a dense FLOAT (n x " + heads * headDim + ") and a"
+                    + " whole FLOAT or BFLOAT16 array of " + (long) heads * rows * headDim + " elements, found "
+                    + x.dataType() + " " + x.shapeInfoToString() + " and " + headMajor.dataType() + " "
+                    + headMajor.length());
+        }
+    }
+
+    private static OneDnnGemm dnnl() {
+        if (!(Blas.backend() instanceof OneDnnGemm d)) {
+            throw new IllegalStateException("HeadProducts needs the oneDNN backend, not "
+                    + Blas.backend().name());
+        }
+        return d;
+    }
+}

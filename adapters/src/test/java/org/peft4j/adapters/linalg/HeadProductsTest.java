@@ -1,0 +1,135 @@
+package org.peft4j.adapters.linalg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Attention's head-major bf16 products: the layout copies put every element where head-major order says, and the
+ * batched products match a double-precision product of the operands' bf16 values.
+ */
+class HeadProductsTest {
+    private GemmBackend before;
+
+    @BeforeEach
+    void useOneDnn() {
+        before = Blas.use(Blas.choose("onednn"));
+    }
+
+    @AfterEach
+    void restore() {
+        Blas.use(before);
+    }
+
+    @Test
+    void copiesToHeadMajorAndBackPutEveryElementInItsPlace() {
+        int n = 7, heads = 3, headDim = 5, row0 = 2, rows = 4;
+        INDArray x = Nd4j.rand(DataType.FLOAT, n, heads * headDim);
+        INDArray f = Nd4j.create(DataType.FLOAT, (long) heads * rows, headDim);
+        INDArray b = Nd4j.create(DataType.BFLOAT16, (long) heads * rows, headDim);
+        HeadProducts.toHeadMajor(x, row0, rows, heads, headDim, f);
+        HeadProducts.toHeadMajor(x, row0, rows, heads, headDim, b);
+        INDArray back = Nd4j.create(DataType.FLOAT, n, heads * headDim).assign(-1);
+        HeadProducts.fromHeadMajor(f, back, row0, rows, heads, headDim);
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < heads; h++) {
+                for (int d = 0; d < headDim; d++) {
+                    float v = x.getFloat(t, (long) h * headDim + d);
+                    boolean inside = t >= row0 && t < row0 + rows;
+                    assertEquals(inside ? v : -1f, back.getFloat(t, (long) h * headDim + d), 0f, t + "," + h + "," + d);
+                    if (inside) {
+                        long r = (long) h * rows + t - row0;
+                        assertEquals(v, f.getFloat(r, d), 0f);
+                        assertEquals(Bf16.value(Bf16.bits(v)), b.getFloat(r, d), 0f, "rounded to nearest even");
+                    }
+                }
+            }
+        }
+    }
+
+    /** Shapes as attention makes them: batch = key/value heads, m = group rows, and every transposition. */
+    @ParameterizedTest
+    @CsvSource({
+        "false, true, 2, 12, 6, 5, 0.5",
+        "false, false, 2, 12, 5, 6, 1.0",
+        "true, false, 3, 6, 5, 12, 0.25",
+        "true, true, 1, 9, 7, 33, 1.0"
+    })
+    void batchedProductsMatchDoublePrecisionOfTheBf16Values(
+            boolean transA, boolean transB, int batch, int m, int n, int k, double alpha) {
+        SplittableRandom rng = new SplittableRandom(batch * 131L + m);
+        INDArray a = Bf16.of(random((long) batch * m * k, rng));
+        INDArray b = Bf16.of(random((long) batch * k * n, rng));
+        INDArray c = Nd4j.create(DataType.FLOAT, (long) batch * m, n).assign(Float.NaN); // overwritten, not added to
+        HeadProducts.product(transA, transB, batch, m, n, k, alpha, a, b, c);
+        double worst = 0;
+        for (int i = 0; i < batch; i++) {
+            for (int r = 0; r < m; r++) {
+                for (int col = 0; col < n; col++) {
+                    double want = 0;
+                    for (int j = 0; j < k; j++) {
+                        long ai = (long) i * m * k + (transA ? (long) j * m + r : (long) r * k + j);
+                        long bi = (long) i * k * n + (transB ? (long) col * k + j : (long) j * n + col);
+                        want += a.getDouble(ai) * b.getDouble(bi);
+                    }
+                    worst = Math.max(worst, Math.abs(alpha * want - c.getDouble((long) i * m + r, col)));
+                }
+            }
+        }
+        assertTrue(worst < 1e-5 * k, "worst error " + worst + " (fp32 accumulation of " + k + " terms)");
+    }
+
+    @Test
+    void anAddendJoinsTheProductAfterTheScale() {
+        SplittableRandom rng = new SplittableRandom(3);
+        int batch = 3, m = 8, n = 4, k = 6;
+        INDArray a = Bf16.of(random((long) batch * m * k, rng));
+        INDArray b = Bf16.of(random((long) batch * k * n, rng));
+        INDArray add = random((long) batch * m * n, rng).reshape((long) batch * m, n);
+        add.putScalar(m + 1, 2, -1e9); // a mask entry
+        INDArray plain = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
+        INDArray masked = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
+        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, plain);
+        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, masked, add);
+        for (int i = 0; i < batch; i++) {
+            for (int r = 0; r < m; r++) {
+                for (int c = 0; c < n; c++) {
+                    double want = plain.getDouble((long) i * m + r, c) + add.getDouble((long) i * m + r, c);
+                    assertEquals(want, masked.getDouble((long) i * m + r, c), 1e-6 * Math.max(1, Math.abs(want)));
+                }
+            }
+        }
+    }
+
+    @Test
+    void refusesOperandsOfTheWrongTypeOrSize() {
+        INDArray a = Nd4j.create(DataType.BFLOAT16, 4, 3);
+        INDArray f = Nd4j.create(DataType.FLOAT, 3, 2);
+        INDArray c = Nd4j.create(DataType.FLOAT, 4, 2);
+        var e = assertThrows(
+                IllegalArgumentException.class, () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, f, c));
+        assertTrue(e.getMessage().contains("dense BFLOAT16 x BFLOAT16 -> FLOAT"), e.getMessage());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> HeadProducts.toHeadMajor(
+                        Nd4j.create(DataType.FLOAT, 4, 6), 0, 4, 2, 3, Nd4j.create(DataType.FLOAT, 5, 3)));
+    }
+
+    private static INDArray random(long n, SplittableRandom rng) {
+        float[] v = new float[(int) n];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) rng.nextGaussian();
+        }
+        return Nd4j.createFromArray(v);
+    }
+}
