@@ -191,6 +191,31 @@ final class OneDnnGemm implements GemmBackend {
                 .run(src, dst);
     }
 
+    /**
+     * A copy of the row-major bf16 {@code w} (n x k) in the blocked layout oneDNN's matmul reads fastest as the
+     * right-hand side of {@code x w^T}: what {@link #packedProduct} multiplies by.
+     */
+    Packed pack(Pointer w, int n, int k) {
+        PerThread t = perThread.get();
+        t.stream(this);
+        memory.desc any =
+                new memory.desc(new LongPointer(new long[] {k, n}), memory.data_type.bf16, memory.format_tag.any);
+        memory.desc src = PerThread.strided(new long[] {1, k}, new long[] {k, 1}, memory.data_type.bf16);
+        memory.desc dst = PerThread.strided(new long[] {1, n}, new long[] {n, 1}, memory.data_type.f32);
+        memory.desc blocked = new matmul.primitive_desc(new matmul.desc(src, any, dst), cpu).weights_desc();
+        memory plain =
+                new memory(PerThread.strided(new long[] {k, n}, new long[] {1, k}, memory.data_type.bf16), cpu, w);
+        memory packed = new memory(blocked, cpu);
+        new reorder(plain, packed).execute(t.stream, plain, packed);
+        t.stream._wait();
+        return new Packed(packed, blocked, n, k);
+    }
+
+    /** {@code out = x w^T}: x dense bf16 (m x k), out dense fp32 (m x n), w as {@link #pack} made it. */
+    void packedProduct(Packed w, int m, Pointer x, Pointer out) {
+        perThread.get().packed(this, w, m).run(x, out);
+    }
+
     /** {@code n} dense FLOATs: y := x sigmoid(x). */
     void swish(Pointer x, Pointer y, long n) {
         perThread.get().swish(this, n)[0].run(x, y);
@@ -216,6 +241,11 @@ final class OneDnnGemm implements GemmBackend {
     }
 
     private record Shape(long rows, long cols) {}
+
+    /** A bf16 weight in oneDNN's blocked layout ({@link #pack}). */
+    record Packed(memory memory, memory.desc desc, int n, int k) {}
+
+    private record PackedKey(Packed weight, int m) {}
 
     private record Batched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, boolean add) {}
 
@@ -247,6 +277,7 @@ final class OneDnnGemm implements GemmBackend {
         private final Map<Long, Bound[]> swishes = new HashMap<>();
         private final Map<Batched, Bound> batched = new HashMap<>();
         private final Map<String, Bound> copies = new HashMap<>();
+        private final Map<PackedKey, Bound> packedProducts = new HashMap<>();
 
         /** This thread's stream, made on first use. */
         private stream stream(OneDnnGemm owner) {
@@ -306,6 +337,24 @@ final class OneDnnGemm implements GemmBackend {
             });
         }
 
+        /** x (m x k) times a packed weight: (x, out). */
+        Bound packed(OneDnnGemm owner, Packed w, int m) {
+            stream(owner);
+            return packedProducts.computeIfAbsent(new PackedKey(w, m), key -> {
+                memory.desc src = strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16);
+                memory.desc dst = strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32);
+                matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, w.desc(), dst), owner.cpu));
+                Pointer none = new Pointer();
+                memory s = new memory(src, owner.cpu, none);
+                memory d = new memory(dst, owner.cpu, none);
+                IntMemoryMap args = new IntMemoryMap();
+                args.put(DNNL_ARG_SRC, s);
+                args.put(DNNL_ARG_WEIGHTS, w.memory());
+                args.put(DNNL_ARG_DST, d);
+                return new Bound(stream, p, args, s, d);
+            });
+        }
+
         /** A strided copy (src, dst) as {@code x} describes it. */
         Bound copy(OneDnnGemm owner, Copy x) {
             stream(owner);
@@ -320,7 +369,7 @@ final class OneDnnGemm implements GemmBackend {
             });
         }
 
-        private static memory.desc strided(long[] dims, long[] strides, memory.data_type type) {
+        static memory.desc strided(long[] dims, long[] strides, memory.data_type type) {
             return new memory.desc(new LongPointer(dims), type, new LongPointer(strides), false);
         }
 

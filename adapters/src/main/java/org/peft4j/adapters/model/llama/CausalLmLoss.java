@@ -7,6 +7,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Blas;
+import org.peft4j.adapters.linalg.PackedWeight;
 import org.peft4j.adapters.linalg.RowSoftmax;
 import org.peft4j.adapters.model.LossSum;
 
@@ -20,6 +21,7 @@ final class CausalLmLoss {
     static final long CHUNK_ELEMENTS = 8L << 20;
 
     private final Scratch scratch;
+    private PackedWeight packedHead;
 
     CausalLmLoss(Scratch scratch) {
         this.scratch = scratch;
@@ -37,6 +39,9 @@ final class CausalLmLoss {
         int vocab = (int) head.rows();
         int chunk = (int) Math.max(1, Math.min(n, CHUNK_ELEMENTS / vocab));
         INDArray buffer = scratch.get("logits", chunk, vocab);
+        if (packedHead == null || packedHead.source() != head) {
+            packedHead = PackedWeight.of(head); // a bf16 head on oneDNN: its forward products read the packed copy
+        }
         double sum = 0;
         long count = 0;
         for (int start = 0; start < n; start += chunk) {
@@ -55,17 +60,22 @@ final class CausalLmLoss {
             int d = (int) hidden.columns();
             INDArray logits = rows == chunk ? buffer : buffer.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
             // logits = h head^T, written through BLAS into the chunk buffer: no view copies.
-            Blas.gemm(
-                    false,
-                    true,
-                    rows,
-                    vocab,
-                    d,
-                    1.0,
-                    asHead(hidden, start, rows, d, head, "hidden"),
-                    new Blas.Block(head, 0, d),
-                    0.0,
-                    new Blas.Block(buffer, 0, vocab));
+            Blas.Block h = asHead(hidden, start, rows, d, head, "hidden");
+            if (packedHead != null) {
+                packedHead.product(h.base(), rows, buffer);
+            } else {
+                Blas.gemm(
+                        false,
+                        true,
+                        rows,
+                        vocab,
+                        d,
+                        1.0,
+                        h,
+                        new Blas.Block(head, 0, d),
+                        0.0,
+                        new Blas.Block(buffer, 0, vocab));
+            }
             RowSoftmax.forward(logits); // one fused pass: max, exp, sum, divide
             boolean allScored = true;
             for (int i = 0; i < rows; i++) {
