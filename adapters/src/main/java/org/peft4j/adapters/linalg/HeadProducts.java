@@ -51,26 +51,9 @@ public final class HeadProducts {
     }
 
     /**
-     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i)}, with a and b dense BFLOAT16 arrays holding
-     * {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b) and c dense FLOAT.
-     */
-    public static void product(
-            boolean transA,
-            boolean transB,
-            int batch,
-            int m,
-            int n,
-            int k,
-            double alpha,
-            INDArray a,
-            INDArray b,
-            INDArray c) {
-        product(transA, transB, batch, m, n, k, alpha, a, b, c, null);
-    }
-
-    /**
-     * As {@link #product(boolean, boolean, int, int, int, int, double, INDArray, INDArray, INDArray)}, adding the
-     * dense FLOAT {@code add}, as large as c, in the same pass (a mask, say); null adds nothing.
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add_i)}, with a and b dense BFLOAT16
+     * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
+     * FLOAT, and {@code add} null or a dense FLOAT as large as c added in the same pass (a mask, say).
      */
     public static void product(
             boolean transA,

@@ -134,7 +134,7 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code n} floats at {@code src} to bf16 at {@code dst}, rounded to nearest even (a reorder primitive). */
     void toBf16(Pointer src, Pointer dst, long n) {
-        perThread.get().reorder(this, src, dst, n);
+        copy(new long[] {n}, new long[] {1}, DataType.FLOAT, src, new long[] {1}, DataType.BFLOAT16, dst);
     }
 
     /** {@code rows x cols} dense FLOATs at {@code x} := softmax of each row, in place. */
@@ -213,7 +213,7 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code out = x w^T}: x dense bf16 (m x k), out dense fp32 (m x n), w as {@link #pack} made it. */
     void packedProduct(Packed w, int m, Pointer x, Pointer out) {
-        perThread.get().packed(this, w, m).run(x, out);
+        perThread.get().packed(this, w, m).run(x, w.memory().get_data_handle(), out);
     }
 
     /** {@code n} dense FLOATs: y := x sigmoid(x). */
@@ -260,19 +260,12 @@ final class OneDnnGemm implements GemmBackend {
         }
     }
 
-    /** A bf16 matmul primitive and the memory objects its execution rebinds to each call's arrays. */
-    private record Bf16(matmul primitive, memory src, memory weights, memory dst, IntMemoryMap args) {}
-
     private record Key(
             boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {}
 
-    /** An f32 -> bf16 reorder of n elements and its two memory objects. */
-    private record Reorder(reorder primitive, memory src, memory dst) {}
-
     private static final class PerThread {
         private stream stream;
-        private final Map<Key, Bf16> primitives = new HashMap<>();
-        private final Map<Long, Reorder> reorders = new HashMap<>();
+        private final Map<Key, Bound> primitives = new HashMap<>();
         private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
         private final Map<Long, Bound[]> swishes = new HashMap<>();
         private final Map<Batched, Bound> batched = new HashMap<>();
@@ -317,42 +310,50 @@ final class OneDnnGemm implements GemmBackend {
                     ops.append_binary(dnnl.algorithm.binary_add, addend);
                     attr.set_post_ops(ops);
                 }
-                matmul.primitive_desc pd =
-                        new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, owner.cpu);
-                matmul p = new matmul(pd);
-                Pointer none = new Pointer();
-                memory s = new memory(src, owner.cpu, none);
-                memory w = new memory(weights, owner.cpu, none);
-                memory d = new memory(dst, owner.cpu, none);
-                IntMemoryMap args = new IntMemoryMap();
-                args.put(DNNL_ARG_SRC, s);
-                args.put(DNNL_ARG_WEIGHTS, w);
-                args.put(DNNL_ARG_DST, d);
-                if (!x.add()) {
-                    return new Bound(stream, p, args, s, w, d);
-                }
-                memory a = new memory(addend, owner.cpu, none);
-                args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, a); // post-op 0's second input
-                return new Bound(stream, p, args, s, w, d, a);
+                return matmul(owner.cpu, src, weights, dst, attr, x.add() ? addend : null);
             });
         }
 
         /** x (m x k) times a packed weight: (x, out). */
         Bound packed(OneDnnGemm owner, Packed w, int m) {
             stream(owner);
-            return packedProducts.computeIfAbsent(new PackedKey(w, m), key -> {
-                memory.desc src = strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16);
-                memory.desc dst = strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32);
-                matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, w.desc(), dst), owner.cpu));
-                Pointer none = new Pointer();
-                memory s = new memory(src, owner.cpu, none);
-                memory d = new memory(dst, owner.cpu, none);
-                IntMemoryMap args = new IntMemoryMap();
-                args.put(DNNL_ARG_SRC, s);
-                args.put(DNNL_ARG_WEIGHTS, w.memory());
-                args.put(DNNL_ARG_DST, d);
-                return new Bound(stream, p, args, s, d);
-            });
+            return packedProducts.computeIfAbsent(
+                    new PackedKey(w, m),
+                    key -> matmul(
+                            owner.cpu,
+                            strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16),
+                            w.desc(),
+                            strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32),
+                            new primitive_attr(),
+                            null));
+        }
+
+        /**
+         * A matmul primitive whose memory objects are rebound each call: {@code run(src, weights, dst)}, or
+         * {@code run(src, weights, dst, addend)} with a binary post-op's second input.
+         */
+        private Bound matmul(
+                engine cpu,
+                memory.desc src,
+                memory.desc weights,
+                memory.desc dst,
+                primitive_attr attr,
+                memory.desc addend) {
+            matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
+            Pointer none = new Pointer();
+            memory s = new memory(src, cpu, none);
+            memory w = new memory(weights, cpu, none);
+            memory d = new memory(dst, cpu, none);
+            IntMemoryMap args = new IntMemoryMap();
+            args.put(DNNL_ARG_SRC, s);
+            args.put(DNNL_ARG_WEIGHTS, w);
+            args.put(DNNL_ARG_DST, d);
+            if (addend == null) {
+                return new Bound(stream, p, args, s, w, d);
+            }
+            memory a = new memory(addend, cpu, none);
+            args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, a); // post-op 0's second input
+            return new Bound(stream, p, args, s, w, d, a);
         }
 
         /** A strided copy (src, dst) as {@code x} describes it. */
@@ -442,26 +443,6 @@ final class OneDnnGemm implements GemmBackend {
             });
         }
 
-        void reorder(OneDnnGemm owner, Pointer src, Pointer dst, long n) {
-            stream(owner);
-            Reorder r = reorders.computeIfAbsent(n, x -> {
-                Pointer none = new Pointer();
-                memory s = new memory(
-                        new memory.desc(new LongPointer(new long[] {x}), memory.data_type.f32, memory.format_tag.a),
-                        owner.cpu,
-                        none);
-                memory d = new memory(
-                        new memory.desc(new LongPointer(new long[] {x}), memory.data_type.bf16, memory.format_tag.a),
-                        owner.cpu,
-                        none);
-                return new Reorder(new reorder(s, d), s, d);
-            });
-            r.src().set_data_handle(src);
-            r.dst().set_data_handle(dst);
-            r.primitive().execute(stream, r.src(), r.dst());
-            stream._wait();
-        }
-
         void bf16(
                 OneDnnGemm owner,
                 boolean transA,
@@ -476,15 +457,12 @@ final class OneDnnGemm implements GemmBackend {
                 Blas.Block c) {
             stream(owner);
             Key key = new Key(transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), (float) alpha, (float) beta);
-            Bf16 p = primitives.computeIfAbsent(key, x -> create(owner.cpu, x));
-            p.src().set_data_handle(Blas.address(a));
-            p.weights().set_data_handle(Blas.address(b));
-            p.dst().set_data_handle(Blas.address(c));
-            p.primitive().execute(stream, p.args());
-            stream._wait();
+            primitives
+                    .computeIfAbsent(key, x -> create(owner.cpu, x))
+                    .run(Blas.address(a), Blas.address(b), Blas.address(c));
         }
 
-        private static Bf16 create(engine cpu, Key x) {
+        private Bound create(engine cpu, Key x) {
             memory.desc src = desc(x.m(), x.k(), x.lda(), x.transA(), memory.data_type.bf16);
             memory.desc weights = desc(x.k(), x.n(), x.ldb(), x.transB(), memory.data_type.bf16);
             memory.desc dst = desc(x.m(), x.n(), x.ldc(), false, memory.data_type.f32);
@@ -497,16 +475,7 @@ final class OneDnnGemm implements GemmBackend {
                 ops.append_sum(x.beta(), 0);
                 attr.set_post_ops(ops);
             }
-            matmul primitive = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
-            Pointer none = new Pointer();
-            memory s = new memory(src, cpu, none);
-            memory w = new memory(weights, cpu, none);
-            memory d = new memory(dst, cpu, none);
-            IntMemoryMap args = new IntMemoryMap();
-            args.put(DNNL_ARG_SRC, s);
-            args.put(DNNL_ARG_WEIGHTS, w);
-            args.put(DNNL_ARG_DST, d);
-            return new Bf16(primitive, s, w, d, args);
+            return matmul(cpu, src, weights, dst, attr, null);
         }
 
         /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */

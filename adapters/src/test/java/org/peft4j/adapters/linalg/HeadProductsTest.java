@@ -71,7 +71,7 @@ class HeadProductsTest {
         INDArray a = Bf16.of(random((long) batch * m * k, rng));
         INDArray b = Bf16.of(random((long) batch * k * n, rng));
         INDArray c = Nd4j.create(DataType.FLOAT, (long) batch * m, n).assign(Float.NaN); // overwritten, not added to
-        HeadProducts.product(transA, transB, batch, m, n, k, alpha, a, b, c);
+        HeadProducts.product(transA, transB, batch, m, n, k, alpha, a, b, c, null);
         double worst = 0;
         for (int i = 0; i < batch; i++) {
             for (int r = 0; r < m; r++) {
@@ -99,7 +99,7 @@ class HeadProductsTest {
         add.putScalar(m + 1, 2, -1e9); // a mask entry
         INDArray plain = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
         INDArray masked = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
-        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, plain);
+        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, plain, null);
         HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, masked, add);
         for (int i = 0; i < batch; i++) {
             for (int r = 0; r < m; r++) {
@@ -117,7 +117,7 @@ class HeadProductsTest {
         INDArray f = Nd4j.create(DataType.FLOAT, 3, 2);
         INDArray c = Nd4j.create(DataType.FLOAT, 4, 2);
         var e = assertThrows(
-                IllegalArgumentException.class, () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, f, c));
+                IllegalArgumentException.class, () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, f, c, null));
         assertTrue(e.getMessage().contains("dense BFLOAT16 x BFLOAT16 -> FLOAT"), e.getMessage());
         assertThrows(
                 IllegalArgumentException.class,

@@ -118,19 +118,18 @@ final class Attention {
                 (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
         headMajorPass = bf16 && p.cache() == null && HeadProducts.available();
         if (headMajorPass) {
-            INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
-            INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-            INDArray oh = shared.get("attn.oh", (long) heads * len, headDim);
-            for (int b = 0; b < rows; b++) {
-                probabilitiesHeadMajor(b, probs);
-                HeadProducts.toHeadMajor(vs, (long) b * len, len, kvHeads, headDim, vh);
-                Bf16.round(probs, ph);
-                HeadProducts.product(false, false, kvHeads, groupRows(), headDim, len, 1.0, ph, vh, oh);
-                HeadProducts.fromHeadMajor(oh, out, (long) b * len, len, heads, headDim);
-            }
-            return o.forward(out, p.train());
+            forwardHeadMajor(probs, out);
+        } else {
+            forwardProducts(probs, out);
         }
-        for (int b = 0; b < rows; b++) {
+        return o.forward(out, p.train());
+    }
+
+    /** out (tokens-first) := the heads' probabilities times V, head by head. */
+    private void forwardProducts(INDArray probs, INDArray out) {
+        int len = pass.length();
+        int keys = pass.keys();
+        for (int b = 0; b < pass.rows(); b++) {
             probabilities(b, probs);
             for (int hd = 0; hd < heads; hd++) {
                 Blas.gemm(
@@ -146,7 +145,21 @@ final class Attention {
                         queryHead(out, b, hd));
             }
         }
-        return o.forward(out, p.train());
+    }
+
+    /** As {@link #forwardProducts}, with bf16 products on head-major operands ({@link #backwardHeadMajor}). */
+    private void forwardHeadMajor(INDArray probs, INDArray out) {
+        int len = pass.length();
+        INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
+        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        INDArray oh = shared.get("attn.oh", (long) heads * len, headDim);
+        for (int b = 0; b < pass.rows(); b++) {
+            probabilitiesHeadMajor(b, probs);
+            HeadProducts.toHeadMajor(vs, (long) b * len, len, kvHeads, headDim, vh);
+            Bf16.round(probs, ph);
+            HeadProducts.product(false, false, kvHeads, groupRows(), headDim, len, 1.0, ph, vh, oh, null);
+            HeadProducts.fromHeadMajor(oh, out, (long) b * len, len, heads, headDim);
+        }
     }
 
     /**
@@ -262,14 +275,14 @@ final class Attention {
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
             HeadProducts.toHeadMajor(dO, row0, len, heads, headDim, dOh);
             Bf16.round(probs, ph);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, 1.0, ph, dOh, kvGrad); // P^T dO
+            HeadProducts.product(true, false, kvHeads, len, headDim, gr, 1.0, ph, dOh, kvGrad, null); // P^T dO
             HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
-            HeadProducts.product(false, true, kvHeads, gr, len, headDim, 1.0, dOh, vh, dP); // dO V^T
+            HeadProducts.product(false, true, kvHeads, gr, len, headDim, 1.0, dOh, vh, dP, null); // dO V^T
             RowSoftmax.backward(probs, dP, tmp); // dP := dS
             Bf16.round(dP, ph);
-            HeadProducts.product(false, false, kvHeads, gr, headDim, len, scale, ph, kh, qGrad); // scale dS K
+            HeadProducts.product(false, false, kvHeads, gr, headDim, len, scale, ph, kh, qGrad, null); // scale dS K
             HeadProducts.fromHeadMajor(qGrad, dq, row0, len, heads, headDim);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, scale, ph, qh, kvGrad); // scale dS^T Q
+            HeadProducts.product(true, false, kvHeads, len, headDim, gr, scale, ph, qh, kvGrad, null); // scale dS^T Q
             HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
         }
     }
