@@ -2,7 +2,6 @@ package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
@@ -311,15 +310,12 @@ final class Attention {
      * large as the product (a broadcast one falls back to a reference kernel, measured ~1000x slower).
      */
     private INDArray sharedCausalMask(int len) {
-        return shared.constant("attn.causal", (long) heads * len, len, DataType.FLOAT, mask -> {
-            float[] m = new float[heads * len * len];
-            for (int r = 0; r < heads * len; r++) {
-                for (int j = r % len + 1; j < len; j++) {
-                    m[r * len + j] = (float) Pass.MASKED;
-                }
-            }
-            mask.assign(Nd4j.create(m, new long[] {(long) heads * len, len}, DataType.FLOAT));
-        });
+        return shared.constant(
+                "attn.causal",
+                (long) heads * len,
+                len,
+                DataType.FLOAT,
+                mask -> mask.assign(Pass.causalMask(heads, len, 0, DataType.FLOAT)));
     }
 
     /** The query rows a key/value head serves in one sequence: its group's heads times T. */
@@ -358,20 +354,11 @@ final class Attention {
         }
     }
 
-    /** 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere, tiled over the heads. */
+    /** {@link Pass#causalMask}, kept while T and past stay the same. */
     private INDArray causalMask(int len, int past) {
         long key = ((long) len << 32) | past;
         if (key != causalKey) {
-            int keys = past + len;
-            double[] m = new double[heads * len * keys];
-            for (int hd = 0; hd < heads; hd++) {
-                for (int i = 0; i < len; i++) {
-                    for (int j = past + i + 1; j < keys; j++) {
-                        m[(hd * len + i) * keys + j] = Pass.MASKED;
-                    }
-                }
-            }
-            causal = Nd4j.create(m, new long[] {(long) heads * len, keys}, q.computeType());
+            causal = Pass.causalMask(heads, len, past, q.computeType());
             causalKey = key;
         }
         return causal;

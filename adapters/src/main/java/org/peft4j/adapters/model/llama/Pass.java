@@ -1,6 +1,8 @@
 package org.peft4j.adapters.model.llama;
 
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * What one forward pass over a block of {@code rows x length} tokens needs besides the hidden states.
@@ -18,5 +20,20 @@ record Pass(int rows, int length, int past, Rotary.Tables rope, INDArray keyBias
 
     int keys() {
         return past + length;
+    }
+
+    /**
+     * The causal mask of {@code len} queries after {@code past} cached tokens, tiled over {@code heads}: a (heads*len
+     * x past+len) matrix, 0 where key j may be seen by query i (j <= past + i), MASKED elsewhere.
+     */
+    static INDArray causalMask(int heads, int len, int past, DataType type) {
+        int keys = past + len;
+        double[] m = new double[heads * len * keys];
+        for (int r = 0; r < heads * len; r++) {
+            for (int j = past + r % len + 1; j < keys; j++) {
+                m[r * keys + j] = MASKED;
+            }
+        }
+        return Nd4j.create(m, new long[] {(long) heads * len, keys}, type);
     }
 }

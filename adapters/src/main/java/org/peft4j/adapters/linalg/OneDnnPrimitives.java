@@ -1,0 +1,291 @@
+package org.peft4j.adapters.linalg;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import org.bytedeco.dnnl.IntMemoryMap;
+import org.bytedeco.dnnl.eltwise_backward;
+import org.bytedeco.dnnl.eltwise_forward;
+import org.bytedeco.dnnl.engine;
+import org.bytedeco.dnnl.global.dnnl;
+import org.bytedeco.dnnl.matmul;
+import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive;
+import org.bytedeco.dnnl.primitive_attr;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.softmax_backward;
+import org.bytedeco.dnnl.softmax_forward;
+import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * One thread's oneDNN primitives for {@link OneDnnGemm}: a stream and every primitive made so far, by shape. Each is a
+ * {@link Bound}: the primitive with memory objects that each call points at its own arrays.
+ */
+final class OneDnnPrimitives {
+    /**
+     * A primitive with its arguments, whose memory objects {@code bound} are pointed at each call's arrays, in the
+     * order {@link #run} takes them.
+     */
+    record Bound(stream stream, primitive primitive, IntMemoryMap args, memory... bound) {
+        void run(Pointer... data) {
+            for (int i = 0; i < bound.length; i++) {
+                bound[i].set_data_handle(data[i]);
+            }
+            primitive.execute(stream, args);
+            stream._wait();
+        }
+    }
+
+    record Shape(long rows, long cols) {}
+
+    record PackedKey(OneDnnGemm.Packed weight, int m) {}
+
+    record Batched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, boolean add) {}
+
+    /** A strided copy's layouts; {@link #key()} compares them by content, as arrays are not. */
+    record Copy(long[] dims, long[] srcStrides, DataType srcType, long[] dstStrides, DataType dstType) {
+        String key() {
+            return Arrays.toString(dims)
+                    + Arrays.toString(srcStrides)
+                    + srcType
+                    + Arrays.toString(dstStrides)
+                    + dstType;
+        }
+    }
+
+    record Key(
+            boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {}
+
+    stream stream;
+    private final Map<Key, Bound> primitives = new HashMap<>();
+    private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
+    private final Map<Long, Bound[]> swishes = new HashMap<>();
+    private final Map<Batched, Bound> batched = new HashMap<>();
+    private final Map<String, Bound> copies = new HashMap<>();
+    private final Map<PackedKey, Bound> packedProducts = new HashMap<>();
+
+    /** This thread's stream, made on first use. */
+    stream stream(OneDnnGemm owner) {
+        if (stream == null) {
+            stream = new stream(owner.cpu);
+        }
+        return stream;
+    }
+
+    /** A batched bf16 matmul (a, b, c) of shape {@code x}. */
+    Bound batched(OneDnnGemm owner, Batched x) {
+        stream(owner);
+        return batched.computeIfAbsent(x, y -> {
+            long mk = (long) x.m() * x.k();
+            long kn = (long) x.k() * x.n();
+            memory.data_type f32 = memory.data_type.f32;
+            memory.desc src = strided(
+                    new long[] {x.batch(), x.m(), x.k()},
+                    x.transA() ? new long[] {mk, 1, x.m()} : new long[] {mk, x.k(), 1},
+                    memory.data_type.bf16);
+            memory.desc weights = strided(
+                    new long[] {x.batch(), x.k(), x.n()},
+                    x.transB() ? new long[] {kn, 1, x.k()} : new long[] {kn, x.n(), 1},
+                    memory.data_type.bf16);
+            memory.desc dst =
+                    strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+            primitive_attr attr = new primitive_attr();
+            if (x.alpha() != 1f) {
+                attr.set_output_scales(0, new float[] {x.alpha()});
+            }
+            // The addend as a binary post-op after the scale. As large as dst: a broadcast one (1 x m x n)
+            // made oneDNN 2.5 fall back from brgemm to its reference kernel.
+            memory.desc addend =
+                    strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+            if (x.add()) {
+                post_ops ops = new post_ops();
+                ops.append_binary(dnnl.algorithm.binary_add, addend);
+                attr.set_post_ops(ops);
+            }
+            return matmul(owner.cpu, src, weights, dst, attr, x.add() ? addend : null);
+        });
+    }
+
+    /** x (m x k) times a packed weight: (x, out). */
+    Bound packed(OneDnnGemm owner, OneDnnGemm.Packed w, int m) {
+        stream(owner);
+        return packedProducts.computeIfAbsent(
+                new PackedKey(w, m),
+                key -> matmul(
+                        owner.cpu,
+                        strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16),
+                        w.desc(),
+                        strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32),
+                        new primitive_attr(),
+                        null));
+    }
+
+    /**
+     * A matmul primitive whose memory objects are rebound each call: {@code run(src, weights, dst)}, or
+     * {@code run(src, weights, dst, addend)} with a binary post-op's second input.
+     */
+    private Bound matmul(
+            engine cpu,
+            memory.desc src,
+            memory.desc weights,
+            memory.desc dst,
+            primitive_attr attr,
+            memory.desc addend) {
+        matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
+        Pointer none = new Pointer();
+        memory s = new memory(src, cpu, none);
+        memory w = new memory(weights, cpu, none);
+        memory d = new memory(dst, cpu, none);
+        IntMemoryMap args = new IntMemoryMap();
+        args.put(DNNL_ARG_SRC, s);
+        args.put(DNNL_ARG_WEIGHTS, w);
+        args.put(DNNL_ARG_DST, d);
+        if (addend == null) {
+            return new Bound(stream, p, args, s, w, d);
+        }
+        memory a = new memory(addend, cpu, none);
+        args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, a); // post-op 0's second input
+        return new Bound(stream, p, args, s, w, d, a);
+    }
+
+    /** A strided copy (src, dst) as {@code x} describes it. */
+    Bound copy(OneDnnGemm owner, Copy x) {
+        stream(owner);
+        return copies.computeIfAbsent(x.key(), y -> {
+            Pointer none = new Pointer();
+            memory s = new memory(strided(x.dims(), x.srcStrides(), type(x.srcType())), owner.cpu, none);
+            memory d = new memory(strided(x.dims(), x.dstStrides(), type(x.dstType())), owner.cpu, none);
+            IntMemoryMap args = new IntMemoryMap();
+            args.put(DNNL_ARG_FROM, s);
+            args.put(DNNL_ARG_TO, d);
+            return new Bound(stream, new reorder(s, d), args, s, d);
+        });
+    }
+
+    static memory.desc strided(long[] dims, long[] strides, memory.data_type type) {
+        return new memory.desc(new LongPointer(dims), type, new LongPointer(strides), false);
+    }
+
+    private static memory.data_type type(DataType t) {
+        if (t == DataType.FLOAT) {
+            return memory.data_type.f32;
+        }
+        if (t == DataType.BFLOAT16) {
+            return memory.data_type.bf16;
+        }
+        throw new IllegalArgumentException("oneDNN copy: FLOAT or BFLOAT16, found " + t);
+    }
+
+    /** Forward (x, y) and backward (x, d) swish of length n. */
+    Bound[] swish(OneDnnGemm owner, long n) {
+        stream(owner);
+        return swishes.computeIfAbsent(n, x -> {
+            memory.desc md =
+                    new memory.desc(new LongPointer(new long[] {n}), memory.data_type.f32, memory.format_tag.a);
+            // alpha = 1: x sigmoid(1 x), SiLU as LLaMA's MLP uses it.
+            eltwise_forward.primitive_desc fpd = new eltwise_forward.primitive_desc(
+                    new eltwise_forward.desc(dnnl.prop_kind.forward_training, dnnl.algorithm.eltwise_swish, md, 1f, 0f),
+                    owner.cpu);
+            eltwise_backward.primitive_desc bpd = new eltwise_backward.primitive_desc(
+                    new eltwise_backward.desc(dnnl.algorithm.eltwise_swish, md, md, 1f, 0f), owner.cpu, fpd);
+            Pointer none = new Pointer();
+            memory src = new memory(md, owner.cpu, none);
+            memory dst = new memory(md, owner.cpu, none);
+            memory diff = new memory(md, owner.cpu, none);
+            IntMemoryMap f = new IntMemoryMap();
+            f.put(DNNL_ARG_SRC, src);
+            f.put(DNNL_ARG_DST, dst);
+            IntMemoryMap b = new IntMemoryMap();
+            b.put(DNNL_ARG_SRC, src);
+            b.put(DNNL_ARG_DIFF_DST, diff);
+            b.put(DNNL_ARG_DIFF_SRC, diff); // in place
+            return new Bound[] {
+                new Bound(stream, new eltwise_forward(fpd), f, src, dst),
+                new Bound(stream, new eltwise_backward(bpd), b, src, diff)
+            };
+        });
+    }
+
+    /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
+    Bound[] softmax(OneDnnGemm owner, long rows, long cols) {
+        stream(owner);
+        return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
+            memory.desc md = new memory.desc(
+                    new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
+            softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
+                    new softmax_forward.desc(dnnl.prop_kind.forward_training, md, 1), owner.cpu);
+            softmax_backward.primitive_desc bpd =
+                    new softmax_backward.primitive_desc(new softmax_backward.desc(md, md, 1), owner.cpu, fpd);
+            Pointer none = new Pointer();
+            memory data = new memory(md, owner.cpu, none);
+            memory diff = new memory(md, owner.cpu, none);
+            // In place: src and dst are one buffer, and so are diff_dst and diff_src.
+            IntMemoryMap f = new IntMemoryMap();
+            f.put(DNNL_ARG_SRC, data);
+            f.put(DNNL_ARG_DST, data);
+            IntMemoryMap b = new IntMemoryMap();
+            b.put(DNNL_ARG_DST, data);
+            b.put(DNNL_ARG_DIFF_DST, diff);
+            b.put(DNNL_ARG_DIFF_SRC, diff);
+            return new Bound[] {
+                new Bound(stream, new softmax_forward(fpd), f, data),
+                new Bound(stream, new softmax_backward(bpd), b, data, diff)
+            };
+        });
+    }
+
+    void bf16(
+            OneDnnGemm owner,
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            Blas.Block a,
+            Blas.Block b,
+            double beta,
+            Blas.Block c) {
+        stream(owner);
+        Key key = new Key(transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), (float) alpha, (float) beta);
+        primitives
+                .computeIfAbsent(key, x -> create(owner.cpu, x))
+                .run(Blas.address(a), Blas.address(b), Blas.address(c));
+    }
+
+    private Bound create(engine cpu, Key x) {
+        memory.desc src = desc(x.m(), x.k(), x.lda(), x.transA(), memory.data_type.bf16);
+        memory.desc weights = desc(x.k(), x.n(), x.ldb(), x.transB(), memory.data_type.bf16);
+        memory.desc dst = desc(x.m(), x.n(), x.ldc(), false, memory.data_type.f32);
+        primitive_attr attr = new primitive_attr();
+        if (x.alpha() != 1f) {
+            attr.set_output_scales(0, new float[] {x.alpha()});
+        }
+        if (x.beta() != 0f) {
+            post_ops ops = new post_ops();
+            ops.append_sum(x.beta(), 0);
+            attr.set_post_ops(ops);
+        }
+        return matmul(cpu, src, weights, dst, attr, null);
+    }
+
+    /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */
+    private static memory.desc desc(int rows, int cols, int ld, boolean trans, memory.data_type type) {
+        long[] strides = trans ? new long[] {1, ld} : new long[] {ld, 1};
+        return new memory.desc(new LongPointer(new long[] {rows, cols}), type, new LongPointer(strides), false);
+    }
+}
