@@ -27,7 +27,7 @@ public final class Scratch {
     /** As {@link #get(String, long, long)}, of another element type (a bf16 copy of an input, say). */
     public INDArray get(String key, long rows, long cols, DataType type) {
         INDArray b = buffers.get(key);
-        if (b == null || b.rows() != rows || b.columns() != cols || b.dataType() != type) {
+        if (!fits(b, rows, cols, type)) {
             b = Nd4j.create(type, rows, cols);
             buffers.put(key, b);
         }
@@ -40,11 +40,15 @@ public final class Scratch {
      */
     public INDArray constant(String key, long rows, long cols, DataType type, Consumer<INDArray> fill) {
         INDArray b = buffers.get(key);
-        if (b == null || b.rows() != rows || b.columns() != cols || b.dataType() != type) {
+        if (!fits(b, rows, cols, type)) {
             b = get(key, rows, cols, type);
             fill.accept(b);
         }
         return b;
+    }
+
+    private static boolean fits(INDArray b, long rows, long cols, DataType type) {
+        return b != null && b.rows() == rows && b.columns() == cols && b.dataType() == type;
     }
 
     public long bytes() {

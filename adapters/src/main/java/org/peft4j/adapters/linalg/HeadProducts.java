@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -26,28 +27,28 @@ public final class HeadProducts {
      * tokens-first FLOAT {@code x} (n x heads*headDim), head by head.
      */
     public static void toHeadMajor(INDArray x, long row0, int rows, int heads, int headDim, INDArray dst) {
-        check(x, dst, rows, heads, headDim);
-        dnnl().copy(
-                        new long[] {heads, rows, headDim},
-                        new long[] {headDim, (long) heads * headDim, 1},
-                        DataType.FLOAT,
-                        Blas.address(new Blas.Block(x, row0 * heads * headDim, heads * headDim)),
-                        new long[] {(long) rows * headDim, headDim, 1},
-                        dst.dataType(),
-                        Blas.address(dst));
+        copyHeads(x, row0, rows, heads, headDim, dst, true);
     }
 
     /** Rows {@code [row0, row0 + rows)} of {@code x} := {@code src} (heads*rows x headDim FLOAT): the reverse. */
     public static void fromHeadMajor(INDArray src, INDArray x, long row0, int rows, int heads, int headDim) {
-        check(x, src, rows, heads, headDim);
-        dnnl().copy(
-                        new long[] {heads, rows, headDim},
-                        new long[] {(long) rows * headDim, headDim, 1},
-                        src.dataType(),
-                        Blas.address(src),
-                        new long[] {headDim, (long) heads * headDim, 1},
-                        DataType.FLOAT,
-                        Blas.address(new Blas.Block(x, row0 * heads * headDim, heads * headDim)));
+        copyHeads(x, row0, rows, heads, headDim, src, false);
+    }
+
+    /** One copy between x's rows (tokens-first) and headMajor, in the direction {@code toHeadMajor} says. */
+    private static void copyHeads(
+            INDArray x, long row0, int rows, int heads, int headDim, INDArray headMajor, boolean toHeadMajor) {
+        check(x, headMajor, rows, heads, headDim);
+        long[] dims = {heads, rows, headDim};
+        long[] tokensFirst = {headDim, (long) heads * headDim, 1};
+        long[] byHead = {(long) rows * headDim, headDim, 1};
+        Pointer xAt = Blas.address(new Blas.Block(x, row0 * heads * headDim, heads * headDim));
+        Pointer headMajorAt = Blas.address(headMajor);
+        if (toHeadMajor) {
+            dnnl().copy(dims, tokensFirst, DataType.FLOAT, xAt, byHead, headMajor.dataType(), headMajorAt);
+        } else {
+            dnnl().copy(dims, byHead, headMajor.dataType(), headMajorAt, tokensFirst, DataType.FLOAT, xAt);
+        }
     }
 
     /**

@@ -21,13 +21,14 @@ final class OneDnnGemm implements GemmBackend {
     private static volatile OneDnnGemm instance;
     private static volatile String loadError;
 
-    /** Per thread: a stream and the primitives made so far, by shape key. */
-    private final ThreadLocal<OneDnnPrimitives> perThread = ThreadLocal.withInitial(OneDnnPrimitives::new);
+    private final engine cpu;
 
-    final engine cpu;
+    /** Per thread: a stream and the primitives made so far, by shape key. */
+    private final ThreadLocal<OneDnnPrimitives> perThread;
 
     private OneDnnGemm() {
         cpu = new engine(engine.kind.cpu, 0);
+        perThread = ThreadLocal.withInitial(() -> new OneDnnPrimitives(cpu));
     }
 
     /** The backend, or null when oneDNN's native library does not load here. */
@@ -101,7 +102,7 @@ final class OneDnnGemm implements GemmBackend {
             }
             return;
         }
-        perThread.get().bf16(this, transA, transB, m, n, k, alpha, a, b, beta, c);
+        perThread.get().bf16(transA, transB, m, n, k, alpha, a, b, beta, c);
     }
 
     /** Whether the CPU oneDNN runs on has bf16 dot-product instructions (AVX512_BF16, or AMX). */
@@ -117,12 +118,12 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code rows x cols} dense FLOATs at {@code x} := softmax of each row, in place. */
     void softmax(Pointer x, long rows, long cols) {
-        perThread.get().softmax(this, rows, cols)[0].run(x);
+        perThread.get().softmax(rows, cols)[0].run(x);
     }
 
     /** With p = softmax(s) and g = dL/dp (dense {@code rows x cols} FLOATs): g := dL/ds, in place. */
     void softmaxBackward(Pointer p, Pointer g, long rows, long cols) {
-        perThread.get().softmax(this, rows, cols)[1].run(p, g);
+        perThread.get().softmax(rows, cols)[1].run(p, g);
     }
 
     /**
@@ -144,8 +145,7 @@ final class OneDnnGemm implements GemmBackend {
             Pointer add) {
         OneDnnPrimitives.Bound p = perThread
                 .get()
-                .batched(
-                        this, new OneDnnPrimitives.Batched(transA, transB, batch, m, n, k, (float) alpha, add != null));
+                .batched(new OneDnnPrimitives.Batched(transA, transB, batch, m, n, k, (float) alpha, add != null));
         if (add == null) {
             p.run(a, b, c);
         } else {
@@ -167,7 +167,7 @@ final class OneDnnGemm implements GemmBackend {
             Pointer dst) {
         perThread
                 .get()
-                .copy(this, new OneDnnPrimitives.Copy(dims, srcStrides, srcType, dstStrides, dstType))
+                .copy(new OneDnnPrimitives.Copy(dims, srcStrides, srcType, dstStrides, dstType))
                 .run(src, dst);
     }
 
@@ -177,7 +177,6 @@ final class OneDnnGemm implements GemmBackend {
      */
     Packed pack(Pointer w, int n, int k) {
         OneDnnPrimitives t = perThread.get();
-        t.stream(this);
         memory.desc any =
                 new memory.desc(new LongPointer(new long[] {k, n}), memory.data_type.bf16, memory.format_tag.any);
         memory.desc src = OneDnnPrimitives.strided(new long[] {1, k}, new long[] {k, 1}, memory.data_type.bf16);
@@ -193,17 +192,17 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code out = x w^T}: x dense bf16 (m x k), out dense fp32 (m x n), w as {@link #pack} made it. */
     void packedProduct(Packed w, int m, Pointer x, Pointer out) {
-        perThread.get().packed(this, w, m).run(x, w.memory().get_data_handle(), out);
+        perThread.get().packed(w, m).run(x, w.memory().get_data_handle(), out);
     }
 
     /** {@code n} dense FLOATs: y := x sigmoid(x). */
     void swish(Pointer x, Pointer y, long n) {
-        perThread.get().swish(this, n)[0].run(x, y);
+        perThread.get().swish(n)[0].run(x, y);
     }
 
     /** {@code n} dense FLOATs: d := d * swish'(x), in place. */
     void swishBackward(Pointer x, Pointer d, long n) {
-        perThread.get().swish(this, n)[1].run(x, d);
+        perThread.get().swish(n)[1].run(x, d);
     }
 
     /** A bf16 weight in oneDNN's blocked layout ({@link #pack}). */

@@ -70,7 +70,8 @@ final class OneDnnPrimitives {
     record Key(
             boolean transA, boolean transB, int m, int n, int k, int lda, int ldb, int ldc, float alpha, float beta) {}
 
-    stream stream;
+    private final engine cpu;
+    final stream stream;
     private final Map<Key, Bound> primitives = new HashMap<>();
     private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
     private final Map<Long, Bound[]> swishes = new HashMap<>();
@@ -78,17 +79,13 @@ final class OneDnnPrimitives {
     private final Map<String, Bound> copies = new HashMap<>();
     private final Map<PackedKey, Bound> packedProducts = new HashMap<>();
 
-    /** This thread's stream, made on first use. */
-    stream stream(OneDnnGemm owner) {
-        if (stream == null) {
-            stream = new stream(owner.cpu);
-        }
-        return stream;
+    OneDnnPrimitives(engine cpu) {
+        this.cpu = cpu;
+        this.stream = new stream(cpu);
     }
 
     /** A batched bf16 matmul (a, b, c) of shape {@code x}. */
-    Bound batched(OneDnnGemm owner, Batched x) {
-        stream(owner);
+    Bound batched(Batched x) {
         return batched.computeIfAbsent(x, y -> {
             long mk = (long) x.m() * x.k();
             long kn = (long) x.k() * x.n();
@@ -107,26 +104,22 @@ final class OneDnnPrimitives {
             if (x.alpha() != 1f) {
                 attr.set_output_scales(0, new float[] {x.alpha()});
             }
-            // The addend as a binary post-op after the scale. As large as dst: a broadcast one (1 x m x n)
-            // made oneDNN 2.5 fall back from brgemm to its reference kernel.
-            memory.desc addend =
-                    strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+            // The addend as a binary post-op after the scale, laid out as dst: a broadcast one (1 x m x n) made
+            // oneDNN 2.5 fall back from brgemm to its reference kernel.
             if (x.add()) {
                 post_ops ops = new post_ops();
-                ops.append_binary(dnnl.algorithm.binary_add, addend);
+                ops.append_binary(dnnl.algorithm.binary_add, dst);
                 attr.set_post_ops(ops);
             }
-            return matmul(owner.cpu, src, weights, dst, attr, x.add() ? addend : null);
+            return matmul(src, weights, dst, attr, x.add() ? dst : null);
         });
     }
 
     /** x (m x k) times a packed weight: (x, out). */
-    Bound packed(OneDnnGemm owner, OneDnnGemm.Packed w, int m) {
-        stream(owner);
+    Bound packed(OneDnnGemm.Packed w, int m) {
         return packedProducts.computeIfAbsent(
                 new PackedKey(w, m),
                 key -> matmul(
-                        owner.cpu,
                         strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16),
                         w.desc(),
                         strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32),
@@ -139,12 +132,7 @@ final class OneDnnPrimitives {
      * {@code run(src, weights, dst, addend)} with a binary post-op's second input.
      */
     private Bound matmul(
-            engine cpu,
-            memory.desc src,
-            memory.desc weights,
-            memory.desc dst,
-            primitive_attr attr,
-            memory.desc addend) {
+            memory.desc src, memory.desc weights, memory.desc dst, primitive_attr attr, memory.desc addend) {
         matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
         Pointer none = new Pointer();
         memory s = new memory(src, cpu, none);
@@ -163,12 +151,11 @@ final class OneDnnPrimitives {
     }
 
     /** A strided copy (src, dst) as {@code x} describes it. */
-    Bound copy(OneDnnGemm owner, Copy x) {
-        stream(owner);
+    Bound copy(Copy x) {
         return copies.computeIfAbsent(x.key(), y -> {
             Pointer none = new Pointer();
-            memory s = new memory(strided(x.dims(), x.srcStrides(), type(x.srcType())), owner.cpu, none);
-            memory d = new memory(strided(x.dims(), x.dstStrides(), type(x.dstType())), owner.cpu, none);
+            memory s = new memory(strided(x.dims(), x.srcStrides(), type(x.srcType())), cpu, none);
+            memory d = new memory(strided(x.dims(), x.dstStrides(), type(x.dstType())), cpu, none);
             IntMemoryMap args = new IntMemoryMap();
             args.put(DNNL_ARG_FROM, s);
             args.put(DNNL_ARG_TO, d);
@@ -191,21 +178,20 @@ final class OneDnnPrimitives {
     }
 
     /** Forward (x, y) and backward (x, d) swish of length n. */
-    Bound[] swish(OneDnnGemm owner, long n) {
-        stream(owner);
+    Bound[] swish(long n) {
         return swishes.computeIfAbsent(n, x -> {
             memory.desc md =
                     new memory.desc(new LongPointer(new long[] {n}), memory.data_type.f32, memory.format_tag.a);
             // alpha = 1: x sigmoid(1 x), SiLU as LLaMA's MLP uses it.
             eltwise_forward.primitive_desc fpd = new eltwise_forward.primitive_desc(
                     new eltwise_forward.desc(dnnl.prop_kind.forward_training, dnnl.algorithm.eltwise_swish, md, 1f, 0f),
-                    owner.cpu);
+                    cpu);
             eltwise_backward.primitive_desc bpd = new eltwise_backward.primitive_desc(
-                    new eltwise_backward.desc(dnnl.algorithm.eltwise_swish, md, md, 1f, 0f), owner.cpu, fpd);
+                    new eltwise_backward.desc(dnnl.algorithm.eltwise_swish, md, md, 1f, 0f), cpu, fpd);
             Pointer none = new Pointer();
-            memory src = new memory(md, owner.cpu, none);
-            memory dst = new memory(md, owner.cpu, none);
-            memory diff = new memory(md, owner.cpu, none);
+            memory src = new memory(md, cpu, none);
+            memory dst = new memory(md, cpu, none);
+            memory diff = new memory(md, cpu, none);
             IntMemoryMap f = new IntMemoryMap();
             f.put(DNNL_ARG_SRC, src);
             f.put(DNNL_ARG_DST, dst);
@@ -221,18 +207,17 @@ final class OneDnnPrimitives {
     }
 
     /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
-    Bound[] softmax(OneDnnGemm owner, long rows, long cols) {
-        stream(owner);
+    Bound[] softmax(long rows, long cols) {
         return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
             memory.desc md = new memory.desc(
                     new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
             softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
-                    new softmax_forward.desc(dnnl.prop_kind.forward_training, md, 1), owner.cpu);
+                    new softmax_forward.desc(dnnl.prop_kind.forward_training, md, 1), cpu);
             softmax_backward.primitive_desc bpd =
-                    new softmax_backward.primitive_desc(new softmax_backward.desc(md, md, 1), owner.cpu, fpd);
+                    new softmax_backward.primitive_desc(new softmax_backward.desc(md, md, 1), cpu, fpd);
             Pointer none = new Pointer();
-            memory data = new memory(md, owner.cpu, none);
-            memory diff = new memory(md, owner.cpu, none);
+            memory data = new memory(md, cpu, none);
+            memory diff = new memory(md, cpu, none);
             // In place: src and dst are one buffer, and so are diff_dst and diff_src.
             IntMemoryMap f = new IntMemoryMap();
             f.put(DNNL_ARG_SRC, data);
@@ -249,7 +234,6 @@ final class OneDnnPrimitives {
     }
 
     void bf16(
-            OneDnnGemm owner,
             boolean transA,
             boolean transB,
             int m,
@@ -260,14 +244,11 @@ final class OneDnnPrimitives {
             Blas.Block b,
             double beta,
             Blas.Block c) {
-        stream(owner);
         Key key = new Key(transA, transB, m, n, k, a.ld(), b.ld(), c.ld(), (float) alpha, (float) beta);
-        primitives
-                .computeIfAbsent(key, x -> create(owner.cpu, x))
-                .run(Blas.address(a), Blas.address(b), Blas.address(c));
+        primitives.computeIfAbsent(key, this::create).run(Blas.address(a), Blas.address(b), Blas.address(c));
     }
 
-    private Bound create(engine cpu, Key x) {
+    private Bound create(Key x) {
         memory.desc src = desc(x.m(), x.k(), x.lda(), x.transA(), memory.data_type.bf16);
         memory.desc weights = desc(x.k(), x.n(), x.ldb(), x.transB(), memory.data_type.bf16);
         memory.desc dst = desc(x.m(), x.n(), x.ldc(), false, memory.data_type.f32);
@@ -280,7 +261,7 @@ final class OneDnnPrimitives {
             ops.append_sum(x.beta(), 0);
             attr.set_post_ops(ops);
         }
-        return matmul(cpu, src, weights, dst, attr, null);
+        return matmul(src, weights, dst, attr, null);
     }
 
     /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */

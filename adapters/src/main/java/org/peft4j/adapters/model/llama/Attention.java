@@ -47,8 +47,6 @@ final class Attention {
     private INDArray ks;
     private INDArray vs;
     private int kvRowsPerSequence;
-    private INDArray causal;
-    private long causalKey = -1;
 
     Attention(
             int layer,
@@ -297,25 +295,10 @@ final class Attention {
         HeadProducts.toHeadMajor(qs, (long) b * len, len, heads, headDim, qh);
         HeadProducts.toHeadMajor(ks, (long) b * len, len, kvHeads, headDim, kh);
         // The causal mask is added inside the product; the padding mask after it.
-        INDArray causal = len > 1 ? sharedCausalMask(len) : null;
+        INDArray causal = len > 1 ? causalMask(DataType.FLOAT) : null;
         HeadProducts.product(false, true, kvHeads, groupRows(), len, headDim, scale, qh, kh, probs, causal);
-        if (pass.keyBias() != null) {
-            probs.addiRowVector(pass.keyBias().getRow(b, true));
-        }
+        addPadding(b, probs);
         RowSoftmax.forward(probs);
-    }
-
-    /**
-     * {@link #causalMask} with no cache (past = 0), one for all layers: oneDNN's AMX kernels add only an addend as
-     * large as the product (a broadcast one falls back to a reference kernel, measured ~1000x slower).
-     */
-    private INDArray sharedCausalMask(int len) {
-        return shared.constant(
-                "attn.causal",
-                (long) heads * len,
-                len,
-                DataType.FLOAT,
-                mask -> mask.assign(Pass.causalMask(heads, len, 0, DataType.FLOAT)));
     }
 
     /** The query rows a key/value head serves in one sequence: its group's heads times T. */
@@ -340,28 +323,34 @@ final class Attention {
                     0.0,
                     headBlock(probs, hd));
         }
-        mask(b, probs);
+        if (len > 1) {
+            probs.addi(causalMask(q.computeType()));
+        }
+        addPadding(b, probs);
         RowSoftmax.forward(probs);
     }
 
-    /** Adds the causal mask and sequence b's padding mask to its scores. */
-    private void mask(int b, INDArray probs) {
-        if (pass.length() > 1) {
-            probs.addi(causalMask(pass.length(), pass.past()));
-        }
+    /** Adds sequence b's padding mask (the keys it may not see), if any, to its scores. */
+    private void addPadding(int b, INDArray probs) {
         if (pass.keyBias() != null) {
             probs.addiRowVector(pass.keyBias().getRow(b, true));
         }
     }
 
-    /** {@link Pass#causalMask}, kept while T and past stay the same. */
-    private INDArray causalMask(int len, int past) {
-        long key = ((long) len << 32) | past;
-        if (key != causalKey) {
-            causal = Pass.causalMask(heads, len, past, q.computeType());
-            causalKey = key;
-        }
-        return causal;
+    /**
+     * This pass's {@link Pass#causalMask}, one for all layers (its shape, heads*T x past+T, fixes past). As large as
+     * the scores, also where the head-major product adds it: oneDNN 2.5 falls back to its reference kernel, measured
+     * ~1000x slower, for a broadcast addend.
+     */
+    private INDArray causalMask(DataType type) {
+        int len = pass.length();
+        int past = pass.past();
+        return shared.constant(
+                "attn.causal",
+                (long) heads * len,
+                past + len,
+                type,
+                mask -> mask.assign(Pass.causalMask(heads, len, past, type)));
     }
 
     private int group(int head) {
