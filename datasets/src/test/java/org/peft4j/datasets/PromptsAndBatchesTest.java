@@ -97,9 +97,9 @@ class PromptsAndBatchesTest {
                 examples.add(et.causal(r));
             }
         }
-        List<PaddedBatch> a = Batcher.batches(examples, 4, 8, tok.padId(), 7);
-        List<PaddedBatch> b = Batcher.batches(examples, 4, 8, tok.padId(), 7);
-        List<PaddedBatch> c = Batcher.batches(examples, 4, 8, tok.padId(), 8);
+        List<PaddedBatch> a = Batcher.batches(examples, 4, 8, tok.padId(), 7, true);
+        List<PaddedBatch> b = Batcher.batches(examples, 4, 8, tok.padId(), 7, true);
+        List<PaddedBatch> c = Batcher.batches(examples, 4, 8, tok.padId(), 8, true);
         assertEquals(8, a.size(), "31 examples in batches of 4");
         for (int i = 0; i < a.size(); i++) {
             assertArrayEquals(a.get(i).inputIds(), b.get(i).inputIds());
@@ -134,5 +134,35 @@ class PromptsAndBatchesTest {
         // Length grouping: padding overhead is far below what random batching of these lengths would give.
         long padded = a.stream().mapToLong(p -> (long) p.rows() * p.length()).sum();
         assertTrue(padded < 1.35 * realTokens, padded + " padded for " + realTokens + " real tokens");
+    }
+
+    @Test
+    void withoutLengthGroupingBatchesAreTheSeedsShuffleCutInOrder() {
+        ByteTokenizer tok = new ByteTokenizer();
+        ExampleTokenizer et = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 1 << 16);
+        List<TokenizedExample> examples = new ArrayList<>();
+        for (InstructionRecord r : Fixtures.read("commonsense", "commonsense_170k.json")) {
+            if (r.instruction().length() < 2000) {
+                examples.add(et.causal(r));
+            }
+        }
+        List<PaddedBatch> plain = Batcher.batches(examples, 4, 8, tok.padId(), 7, false);
+        List<TokenizedExample> shuffled = new ArrayList<>(examples);
+        java.util.Collections.shuffle(shuffled, new java.util.Random(7));
+        assertEquals(8, plain.size(), "31 examples in batches of 4");
+        int k = 0;
+        for (PaddedBatch p : plain) {
+            for (int r = 0; r < p.rows(); r++, k++) {
+                int[] want = shuffled.get(k).ids();
+                assertArrayEquals(want, Arrays.copyOfRange(p.inputIds(), r * p.length(), r * p.length() + want.length));
+            }
+        }
+        assertEquals(examples.size(), k, "every example exactly once");
+        long paddedPlain =
+                plain.stream().mapToLong(p -> (long) p.rows() * p.length()).sum();
+        long paddedGrouped = Batcher.batches(examples, 4, 8, tok.padId(), 7, true).stream()
+                .mapToLong(p -> (long) p.rows() * p.length())
+                .sum();
+        assertTrue(paddedPlain > paddedGrouped, paddedPlain + " padded without grouping, " + paddedGrouped + " with");
     }
 }

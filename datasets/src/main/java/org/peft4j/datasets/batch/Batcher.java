@@ -8,10 +8,11 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Groups examples of similar length into padded batches, deterministically for a seed (like HF's length-grouped
- * sampler): shuffle, cut into windows of {@value #WINDOW_BATCHES} batches, sort each window by length, cut it into
- * batches, shuffle the batch order. Padding goes to the longest row, rounded up to {@code padMultiple} (8 as
- * LLM-Adapters' collator does; 1 for none).
+ * Cuts examples into padded batches, deterministically for a seed. As HF Trainer's default sampler: shuffle, then
+ * consecutive batches. Grouped by length (HF's {@code group_by_length}, its length-grouped sampler): shuffle, cut into
+ * windows of {@value #WINDOW_BATCHES} batches, sort each window by length, cut it into batches, shuffle the batch
+ * order. Padding goes to the longest row, rounded up to {@code padMultiple} (8 as LLM-Adapters' collator does; 1 for
+ * none).
  */
 public final class Batcher {
     static final int WINDOW_BATCHES = 50;
@@ -19,7 +20,7 @@ public final class Batcher {
     private Batcher() {}
 
     public static List<PaddedBatch> batches(
-            List<TokenizedExample> examples, int rows, int padMultiple, int padId, long seed) {
+            List<TokenizedExample> examples, int rows, int padMultiple, int padId, long seed, boolean groupByLength) {
         if (rows < 1 || padMultiple < 1) {
             throw new IllegalArgumentException(
                     "batch rows and pad multiple must be positive, found " + rows + ", " + padMultiple);
@@ -28,15 +29,19 @@ public final class Batcher {
         List<TokenizedExample> order = new ArrayList<>(examples);
         Collections.shuffle(order, rng);
         List<List<TokenizedExample>> groups = new ArrayList<>();
-        int window = rows * WINDOW_BATCHES;
+        int window = groupByLength ? rows * WINDOW_BATCHES : order.size();
         for (int w = 0; w < order.size(); w += window) {
             List<TokenizedExample> win = new ArrayList<>(order.subList(w, Math.min(order.size(), w + window)));
-            win.sort(Comparator.comparingInt(TokenizedExample::length));
+            if (groupByLength) {
+                win.sort(Comparator.comparingInt(TokenizedExample::length));
+            }
             for (int b = 0; b < win.size(); b += rows) {
                 groups.add(win.subList(b, Math.min(win.size(), b + rows)));
             }
         }
-        Collections.shuffle(groups, rng);
+        if (groupByLength) {
+            Collections.shuffle(groups, rng);
+        }
         List<PaddedBatch> out = new ArrayList<>(groups.size());
         for (List<TokenizedExample> g : groups) {
             out.add(pad(g, padMultiple, padId));

@@ -51,7 +51,7 @@ public final class ReadBench {
             examples.add(e);
         }
         long t2 = System.nanoTime();
-        List<PaddedBatch> batches = Batcher.batches(examples, rows, 8, tokenizer.padId(), 1);
+        List<PaddedBatch> batches = Batcher.batches(examples, rows, 8, tokenizer.padId(), 1, true);
         long t3 = System.nanoTime();
         return new Result(records.size(), tokens, batches.size(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     }

@@ -292,6 +292,7 @@ public final class ConfigLoader {
                 integer(c, "data.max_length", 2, 1 << 20),
                 batchRows,
                 micro == null ? batchRows : micro,
+                bool(c, "data.group_by_length"),
                 bool(c, "data.train_on_inputs"),
                 oneOf(c, "data.on_bad_record", List.of("fail", "skip")));
         if (data.sequenceTask()) {

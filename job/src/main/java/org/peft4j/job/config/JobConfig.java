@@ -41,6 +41,7 @@ public record JobConfig(
      * @param evalSplit {@code data.eval.split}: a fraction (below 1) or a number of the training records held out
      *     as the evaluation set, null for none
      * @param microBatchRows rows per forward/backward; gradients accumulate over batchRows / microBatchRows of them
+     * @param groupByLength batches of similar lengths (HF's {@code group_by_length}) instead of a plain shuffle
      * @param trainOnInputs score the prompt's tokens too (LLM-Adapters' train_on_inputs), not only the response's
      */
     public record Data(
@@ -54,6 +55,7 @@ public record JobConfig(
             int maxLength,
             int batchRows,
             int microBatchRows,
+            boolean groupByLength,
             boolean trainOnInputs,
             String onBadRecord)
             implements Serializable {

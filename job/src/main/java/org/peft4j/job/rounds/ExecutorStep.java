@@ -76,7 +76,8 @@ public final class ExecutorStep
                 c.data().batchRows(),
                 w.model().tokenizer().padId(),
                 c.run().seed(),
-                partition);
+                partition,
+                c.data().groupByLength());
         PartitionResult.Stats stats = new PartitionResult.Stats(0, 0, 0, 0, 0);
         double rows = 0;
         for (int k = 0; k < in.lrs().length; k++) {

@@ -18,11 +18,13 @@ public final class BatchPlan {
     private final int padId;
     private final long seed;
     private final int partition;
+    private final boolean groupByLength;
     private final int perEpoch;
     private long epoch = -1;
     private List<PaddedBatch> batches;
 
-    public BatchPlan(List<TokenizedExample> shard, int rows, int padId, long seed, int partition) {
+    public BatchPlan(
+            List<TokenizedExample> shard, int rows, int padId, long seed, int partition, boolean groupByLength) {
         if (shard.isEmpty()) {
             throw new IllegalArgumentException("shard " + partition + " is empty: use fewer executors or more data");
         }
@@ -31,6 +33,7 @@ public final class BatchPlan {
         this.padId = padId;
         this.seed = seed;
         this.partition = partition;
+        this.groupByLength = groupByLength;
         this.perEpoch = epochBatches(0).size();
     }
 
@@ -45,7 +48,12 @@ public final class BatchPlan {
 
     private List<PaddedBatch> epochBatches(long e) {
         return Batcher.batches(
-                shard, rows, 8, padId, ShardKey.of(seed, "batches", Integer.toString(partition), Long.toString(e)));
+                shard,
+                rows,
+                8,
+                padId,
+                ShardKey.of(seed, "batches", Integer.toString(partition), Long.toString(e)),
+                groupByLength);
     }
 
     /**

@@ -88,7 +88,12 @@ class RoundLoopTest extends LocalRounds {
 
         Worker w = Worker.build(RunSpec.fresh(c));
         BatchPlan plan = new BatchPlan(
-                examples(c), 4, w.model().tokenizer().padId(), c.run().seed(), 0);
+                examples(c),
+                4,
+                w.model().tokenizer().padId(),
+                c.run().seed(),
+                0,
+                c.data().groupByLength());
         for (long s = 0; s < c.train().totalSteps(); s++) {
             w.trainer().step(BatchPlan.toTokenBatch(plan.batch(s)), s, LrSchedule.at(c.train(), s));
         }
@@ -299,7 +304,8 @@ class RoundLoopTest extends LocalRounds {
                         4,
                         w.model().tokenizer().padId(),
                         c.run().seed(),
-                        p);
+                        p,
+                        c.data().groupByLength());
                 for (long st = 0; st < 2; st++) {
                     w.trainer().step(BatchPlan.toTokenBatch(plan.batch(st)), st, LrSchedule.at(c.train(), st));
                 }
