@@ -90,13 +90,7 @@ class PromptsAndBatchesTest {
     @Test
     void batchesPadByLengthAndAreDeterministicForASeed() {
         ByteTokenizer tok = new ByteTokenizer();
-        ExampleTokenizer et = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 1 << 16);
-        List<TokenizedExample> examples = new ArrayList<>();
-        for (InstructionRecord r : Fixtures.read("commonsense", "commonsense_170k.json")) {
-            if (r.instruction().length() < 2000) { // the one very long record would pad its whole batch
-                examples.add(et.causal(r));
-            }
-        }
+        List<TokenizedExample> examples = commonsenseExamples(tok);
         List<PaddedBatch> a = Batcher.batches(examples, 4, 8, tok.padId(), 7, true);
         List<PaddedBatch> b = Batcher.batches(examples, 4, 8, tok.padId(), 7, true);
         List<PaddedBatch> c = Batcher.batches(examples, 4, 8, tok.padId(), 8, true);
@@ -139,13 +133,7 @@ class PromptsAndBatchesTest {
     @Test
     void withoutLengthGroupingBatchesAreTheSeedsShuffleCutInOrder() {
         ByteTokenizer tok = new ByteTokenizer();
-        ExampleTokenizer et = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 1 << 16);
-        List<TokenizedExample> examples = new ArrayList<>();
-        for (InstructionRecord r : Fixtures.read("commonsense", "commonsense_170k.json")) {
-            if (r.instruction().length() < 2000) {
-                examples.add(et.causal(r));
-            }
-        }
+        List<TokenizedExample> examples = commonsenseExamples(tok);
         List<PaddedBatch> plain = Batcher.batches(examples, 4, 8, tok.padId(), 7, false);
         List<TokenizedExample> shuffled = new ArrayList<>(examples);
         java.util.Collections.shuffle(shuffled, new java.util.Random(7));
@@ -164,5 +152,17 @@ class PromptsAndBatchesTest {
                 .mapToLong(p -> (long) p.rows() * p.length())
                 .sum();
         assertTrue(paddedPlain > paddedGrouped, paddedPlain + " padded without grouping, " + paddedGrouped + " with");
+    }
+
+    /** The commonsense fixture's records as causal examples, less the one very long record (it would pad its batch). */
+    private static List<TokenizedExample> commonsenseExamples(ByteTokenizer tok) {
+        ExampleTokenizer et = new ExampleTokenizer(tok, PromptTemplate.ALPACA, 1 << 16);
+        List<TokenizedExample> examples = new ArrayList<>();
+        for (InstructionRecord r : Fixtures.read("commonsense", "commonsense_170k.json")) {
+            if (r.instruction().length() < 2000) {
+                examples.add(et.causal(r));
+            }
+        }
+        return examples;
     }
 }
