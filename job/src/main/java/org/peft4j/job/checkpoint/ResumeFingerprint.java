@@ -9,6 +9,12 @@ import org.peft4j.job.config.JobConfig;
 
 /** The settings a resumed run must share with its checkpoint for the result to be the same run. */
 public final class ResumeFingerprint {
+    /**
+     * Settings whose default changed after checkpoints were written without them: what such a checkpoint ran with.
+     * Batches were always grouped by length before {@code data.group_by_length} existed, and it now defaults to false.
+     */
+    private static final Map<String, String> BEFORE_THE_KEY = Map.of("data.group_by_length", "true");
+
     private ResumeFingerprint() {}
 
     /** Setting name (as in the run file, without {@code peft4j.}) to its value as text. */
@@ -29,6 +35,7 @@ public final class ResumeFingerprint {
         f.put("data.template", c.data().template());
         f.put("data.max_length", Integer.toString(c.data().maxLength()));
         f.put("data.batch_rows", Integer.toString(c.data().batchRows()));
+        f.put("data.group_by_length", Boolean.toString(c.data().groupByLength()));
         f.put("train.rounds", String.valueOf(c.train().rounds()));
         f.put("train.local_steps", Integer.toString(c.train().localSteps()));
         f.put("train.optimizer", c.train().optimizer().key());
@@ -63,7 +70,7 @@ public final class ResumeFingerprint {
         List<String> diffs = new ArrayList<>();
         Map<String, String> mine = of(c);
         mine.forEach((k, v) -> {
-            String s = saved.path(k).asText(null);
+            String s = saved.path(k).asText(BEFORE_THE_KEY.get(k));
             if (!v.equals(s)) {
                 diffs.add("peft4j." + k + ": checkpoint has " + s + ", config has " + v);
             }
