@@ -10,6 +10,7 @@ import org.peft4j.adapters.core.AdapterInjector;
 import org.peft4j.adapters.core.AdapterSet;
 import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.TargetLinear;
+import org.peft4j.adapters.linalg.AlignedArrays;
 import org.peft4j.adapters.linalg.Gemm;
 import org.peft4j.adapters.registry.AdapterMethods;
 
@@ -38,11 +39,14 @@ public final class AdapterBench {
         return gemmRate(m, k, n, reps, DataType.FLOAT);
     }
 
-    /** The same, with inputs of {@code type} (FLOAT, or BFLOAT16 into an fp32 result). */
+    /**
+     * The same, with inputs of {@code type} (FLOAT, or BFLOAT16 into an fp32 result), on 64-byte aligned arrays as
+     * the step's own operands are ({@link AlignedArrays}).
+     */
     public static double gemmRate(int m, int k, int n, int reps, DataType type) {
-        INDArray a = Nd4j.rand(DataType.FLOAT, m, k).castTo(type);
-        INDArray b = Nd4j.rand(DataType.FLOAT, k, n).castTo(type);
-        INDArray c = Nd4j.create(DataType.FLOAT, m, n);
+        INDArray a = AlignedArrays.create(type, m, k).assign(Nd4j.rand(DataType.FLOAT, m, k));
+        INDArray b = AlignedArrays.create(type, k, n).assign(Nd4j.rand(DataType.FLOAT, k, n));
+        INDArray c = AlignedArrays.create(DataType.FLOAT, m, n);
         Gemm.set(c, a, false, b, false);
         double best = Double.MAX_VALUE;
         for (int i = 0; i < reps; i++) {

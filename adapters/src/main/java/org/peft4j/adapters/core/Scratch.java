@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.linalg.AlignedArrays;
 
 /**
  * Named work buffers reused across steps of the same shape. Allocation is the slow path on ND4J (a 4 MB
@@ -28,7 +28,7 @@ public final class Scratch {
     public INDArray get(String key, long rows, long cols, DataType type) {
         INDArray b = buffers.get(key);
         if (!fits(b, rows, cols, type)) {
-            b = Nd4j.create(type, rows, cols);
+            b = AlignedArrays.create(type, rows, cols);
             buffers.put(key, b);
         }
         return b;

@@ -6,7 +6,6 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.ShortPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * bfloat16 storage for the frozen base weights: conversions rounded to nearest even (as torch rounds), and whether
@@ -71,14 +70,14 @@ public final class Bf16 {
         INDArray f = src.dataType() == DataType.FLOAT && src.ordering() == 'c' && !src.isView()
                 ? src
                 : src.castTo(DataType.FLOAT).dup('c');
-        INDArray out = Nd4j.create(DataType.BFLOAT16, f.shape());
+        INDArray out = AlignedArrays.create(DataType.BFLOAT16, f.shape());
         round(f, out, false);
         return out;
     }
 
     /** A BFLOAT16 array of {@code shape} holding the given bits (e.g. straight from a BF16 safetensors file). */
     public static INDArray fromBits(short[] bits, long[] shape) {
-        INDArray out = Nd4j.create(DataType.BFLOAT16, shape);
+        INDArray out = AlignedArrays.create(DataType.BFLOAT16, shape);
         new ShortPointer(out.data().addressPointer()).put(bits);
         return out;
     }

@@ -18,6 +18,7 @@ import org.peft4j.adapters.core.AdapterSpec;
 import org.peft4j.adapters.core.Init;
 import org.peft4j.adapters.io.ModelFiles;
 import org.peft4j.adapters.io.Safetensors;
+import org.peft4j.adapters.linalg.AlignedArrays;
 import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.RandomMatrix;
 
@@ -126,12 +127,12 @@ public record LlamaWeights(
         return new LlamaWeights(c, embed, layers, Nd4j.ones(draw, 1, c.hiddenSize()), head);
     }
 
-    /** x as stored: itself, or rounded to bf16 (and the fp32 draw released at once). */
+    /**
+     * x as stored: a 64-byte aligned copy ({@link AlignedArrays}), rounded to bf16 for a bf16 model; the draw is
+     * released at once.
+     */
     private static INDArray stored(INDArray x, DataType type) {
-        if (type != DataType.BFLOAT16) {
-            return x;
-        }
-        INDArray b = Bf16.of(x);
+        INDArray b = type == DataType.BFLOAT16 ? Bf16.of(x) : AlignedArrays.copyOf(x);
         x.close();
         return b;
     }
@@ -346,11 +347,11 @@ public record LlamaWeights(
                 return Bf16.of(Safetensors.toArray(t.entry(), b));
             }
             INDArray a = Safetensors.toArray(t.entry(), b);
-            return a.dataType() == type ? a : a.castTo(type);
+            return AlignedArrays.copyOf(a.dataType() == type ? a : a.castTo(type));
         }
 
         INDArray readTransposed(String name) throws IOException {
-            return read(name).transpose().dup('c');
+            return AlignedArrays.copyOf(read(name).transpose());
         }
 
         INDArray readRow(String name) throws IOException {
