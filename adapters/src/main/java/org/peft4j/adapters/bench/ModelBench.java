@@ -21,7 +21,8 @@ import org.peft4j.adapters.train.LocalTrainer;
 /**
  * A training step of a whole LLaMA-shaped model on synthetic tokens, timed the way the peers
  * ({@code ../shared/peer/hf_peft_bench.py}, {@code torch_llama_bench.py}) time it: same shapes, same FLOP count, MFU
- * against the GEMM rate (fp32, or bf16 for a bf16 model) of a 2048^3 product measured in the same process. Run one
+ * against the GEMM rate (fp32, or bf16 for a bf16 model) of a 2048^3 product measured in the same process, before
+ * the model is built. Run one
  * method per process so that peak RSS is its own.
  */
 public final class ModelBench {
@@ -115,6 +116,9 @@ public final class ModelBench {
      * @param storage FLOAT, or BFLOAT16 for the embedding, linears and head (model.dtype = bfloat16)
      */
     public static Result run(Shape s, String method, int steps, DataType storage) throws IOException {
+        // Before the model: at a 7B model's native cap, the product's operands allocated after the steps were what
+        // crossed it (a LaMDA run whose steps had fit stopped there).
+        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5, storage);
         LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, storage));
         boolean train = !method.equals("none");
         LocalTrainer trainer = null;
@@ -147,7 +151,6 @@ public final class ModelBench {
             step(model, trainer, batch, first + 1 + i);
             dt = Math.min(dt, (System.nanoTime() - t) / 1e9);
         }
-        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5, storage);
         long trainable = trainer == null ? 0 : trainer.adapters().trainableCount();
         return new Result(
                 method,

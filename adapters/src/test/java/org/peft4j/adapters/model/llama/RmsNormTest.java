@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,14 +19,16 @@ class RmsNormTest {
     private static final long ROWS = 37;
     private static final long COLS = 203;
 
-    @Test
-    void fusedFloatLoopsMatchDoublePrecisionOps() {
+    /** A few rows, and as many as a sequence has. */
+    @ParameterizedTest(name = "{0} rows")
+    @ValueSource(longs = {ROWS, 701})
+    void fusedFloatLoopsMatchDoublePrecisionOps(long rows) {
         Nd4j.getRandom().setSeed(7);
-        INDArray x = Nd4j.randn(DataType.DOUBLE, ROWS, COLS);
+        INDArray x = Nd4j.randn(DataType.DOUBLE, rows, COLS);
         x.getRow(3).muli(1e3);
-        x.getRow(5).muli(1e-3);
+        x.getRow(rows - 5).muli(1e-3);
         INDArray gain = Nd4j.rand(DataType.DOUBLE, 1, COLS).addi(0.5);
-        INDArray dy = Nd4j.randn(DataType.DOUBLE, ROWS, COLS);
+        INDArray dy = Nd4j.randn(DataType.DOUBLE, rows, COLS);
 
         RmsNorm exact = new RmsNorm(gain, 1e-6, new Scratch(DataType.DOUBLE), "n");
         INDArray yWant = exact.forward(x, true).dup();
