@@ -119,56 +119,63 @@ public final class ModelBench {
         // Before the model: at a 7B model's native cap, the product's operands allocated after the steps were what
         // crossed it (a LaMDA run whose steps had fit stopped there).
         double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5, storage);
-        LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, storage));
-        boolean train = !method.equals("none");
-        LocalTrainer trainer = null;
-        long first = 0;
-        if (train) {
-            String m = method.equals("lamda-frozen-b") ? "lamda" : method;
-            AdapterSet set = AdapterInjector.inject(
-                    model.linears(), AdapterMethods.spec(m, s.rank(), null, s.targets(), 0, Map.of()));
-            if (method.equals("lamda-frozen-b")) {
-                set.setTotalSteps(1); // t_f = 1: every row of B is frozen from step 1 on
-                first = 1;
-            } else {
-                set.setTotalSteps(1_000_000); // B stays trainable during the measured steps
-            }
-            trainer = new LocalTrainer(model, set, null, AdamW.defaults());
-        }
-        SplittableRandom rng = new SplittableRandom(0);
-        int n = s.batch() * s.seq();
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids[i] = rng.nextInt(s.vocab());
-        }
-        int[] mask = new int[n];
-        Arrays.fill(mask, 1);
-        TokenBatch batch = new TokenBatch(s.batch(), s.seq(), ids, mask, ids, null);
-        step(model, trainer, batch, first); // warm-up: buffers, primitives
+        Trainee t = Trainee.of(s, method, storage);
+        t.step(0); // warm-up: buffers, primitives
         double dt = Double.MAX_VALUE; // the best step, as the peers report theirs
         for (int i = 0; i < steps; i++) {
-            long t = System.nanoTime();
-            step(model, trainer, batch, first + 1 + i);
-            dt = Math.min(dt, (System.nanoTime() - t) / 1e9);
+            dt = Math.min(dt, t.step(1 + i));
         }
-        long trainable = trainer == null ? 0 : trainer.adapters().trainableCount();
+        long trainable = t.trainer() == null ? 0 : t.trainer().adapters().trainableCount();
         return new Result(
                 method,
                 storage == DataType.BFLOAT16 ? "bfloat16" : "float32",
                 org.peft4j.adapters.linalg.Blas.backend().name(),
-                n / dt,
+                t.batch().rows() * (double) t.batch().length() / dt,
                 dt,
                 trainable,
                 peakRssMb(),
                 gemm,
-                s.flops(train) / dt / 1e9 / gemm);
+                s.flops(t.trainer() != null) / dt / 1e9 / gemm);
     }
 
-    private static void step(LlamaModel model, LocalTrainer trainer, TokenBatch batch, long step) {
-        if (trainer == null) {
-            model.causalLm(batch, false);
-        } else {
-            trainer.step(batch, step, 1e-4);
+    /** A model of the shape with the method's adapters (none: no trainer) and its synthetic batch. */
+    record Trainee(LlamaModel model, LocalTrainer trainer, TokenBatch batch, long first) {
+        static Trainee of(Shape s, String method, DataType storage) {
+            LlamaModel model = new LlamaModel(LlamaWeights.random(s.config(), 1, storage));
+            LocalTrainer trainer = null;
+            long first = 0;
+            if (!method.equals("none")) {
+                String m = method.equals("lamda-frozen-b") ? "lamda" : method;
+                AdapterSet set = AdapterInjector.inject(
+                        model.linears(), AdapterMethods.spec(m, s.rank(), null, s.targets(), 0, Map.of()));
+                if (method.equals("lamda-frozen-b")) {
+                    set.setTotalSteps(1); // t_f = 1: every row of B is frozen from step 1 on
+                    first = 1;
+                } else {
+                    set.setTotalSteps(1_000_000); // B stays trainable during the measured steps
+                }
+                trainer = new LocalTrainer(model, set, null, AdamW.defaults());
+            }
+            SplittableRandom rng = new SplittableRandom(0);
+            int n = s.batch() * s.seq();
+            int[] ids = new int[n];
+            for (int i = 0; i < n; i++) {
+                ids[i] = rng.nextInt(s.vocab());
+            }
+            int[] mask = new int[n];
+            Arrays.fill(mask, 1);
+            return new Trainee(model, trainer, new TokenBatch(s.batch(), s.seq(), ids, mask, ids, null), first);
+        }
+
+        /** Step {@code i} after the first (a training step, or a forward pass for none); its seconds. */
+        double step(long i) {
+            long t = System.nanoTime();
+            if (trainer == null) {
+                model.causalLm(batch, false);
+            } else {
+                trainer.step(batch, first + i, 1e-4);
+            }
+            return (System.nanoTime() - t) / 1e9;
         }
     }
 

@@ -26,11 +26,25 @@ public final class AlignedArrays {
     /** Bytes the first element is aligned to. */
     public static final int ALIGNMENT = 64;
 
+    private static volatile boolean enabled = true;
+
     private AlignedArrays() {}
+
+    /**
+     * Turns alignment off (arrays made after come from {@link Nd4j#create}) or back on; arrays already made keep
+     * theirs. For {@code bench --ab aligned}, which builds and steps one model each way in one process.
+     */
+    public static void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    public static boolean enabled() {
+        return enabled;
+    }
 
     /** A zero-filled c-order array of {@code shape}, 64-byte aligned where the type and backend allow. */
     public static INDArray create(DataType type, long... shape) {
-        if (!Blas.host() || (type != DataType.FLOAT && type != DataType.BFLOAT16)) {
+        if (!enabled || !Blas.host() || (type != DataType.FLOAT && type != DataType.BFLOAT16)) {
             return Nd4j.create(type, shape);
         }
         long length = 1;

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.peft4j.adapters.bench.AlignedAb;
 import org.peft4j.adapters.bench.ModelBench;
 import org.peft4j.adapters.model.llama.LlamaConfig;
 import org.peft4j.job.model.ModelDtype;
@@ -41,14 +42,17 @@ final class BenchCommand implements Command {
                                            [--vocab 32000] [--seq 512] [--batch 4] [--rank 16] [--steps 3]
                                            [--targets q_proj,k_proj,v_proj,up_proj,down_proj]
                                            [--methods %s]
-                                           [--dtype fp32|bf16] [--model-config FILE] [--json]
+                                           [--dtype fp32|bf16] [--model-config FILE] [--json] [--ab aligned]
                   One child JVM per method (none = no adapter, forward only; lamda-frozen-b = LaMDA after PMB
                   freezing). Shapes, FLOP count and MFU follow ../shared/peer/hf_peft_bench.py: ffn 0 means
                   8d/3 rounded down to 64, kv-heads 0 means no GQA. --dtype bf16 stores the embedding, linears and
                   head in bf16 (model.dtype = bfloat16) and takes MFU against the bf16 GEMM rate. --model-config
                   takes d, ffn, layers, heads, kv-heads and vocab from a Hugging Face config.json (e.g.
                   conf/model-configs/llama-2-7b.json: random weights of that shape are built in memory; give the
-                  JVM room: PEFT4J_NATIVE=20g). The GEMM backend is PEFT4J_GEMM's (auto: oneDNN).""".formatted(METHODS);
+                  JVM room: PEFT4J_NATIVE=20g). The GEMM backend is PEFT4J_GEMM's (auto: oneDNN).
+                  --ab aligned: per method, one JVM with two models, 64-byte aligned arrays off and on, stepped
+                  alternately for --steps pairs; prints one JSON line per method (seconds per step each way, medians,
+                  speedup, pairs where aligned was faster).""".formatted(METHODS);
     }
 
     @Override
@@ -80,7 +84,11 @@ final class BenchCommand implements Command {
         }
         String methods = a.get("methods", METHODS);
         String child = a.get("child", null);
-        boolean json = a.flag("json");
+        String ab = a.get("ab", null);
+        if (ab != null && !ab.equals("aligned")) {
+            throw new IllegalArgumentException("--ab: expected aligned, found '" + ab + "'");
+        }
+        boolean json = a.flag("json") || ab != null;
         a.finish();
         if (shape.d() % shape.heads() != 0) {
             throw new IllegalArgumentException("--d " + shape.d() + " must be a multiple of --heads " + shape.heads());
@@ -88,7 +96,10 @@ final class BenchCommand implements Command {
         ObjectMapper mapper = new ObjectMapper();
         if (child != null) {
             DataType storage = dtype == ModelDtype.BFLOAT16 ? DataType.BFLOAT16 : DataType.FLOAT;
-            out.println(mapper.writeValueAsString(toMap(ModelBench.run(shape, child, steps, storage), shape)));
+            out.println(mapper.writeValueAsString(
+                    ab != null
+                            ? toMap(AlignedAb.run(shape, child, steps, storage))
+                            : toMap(ModelBench.run(shape, child, steps, storage), shape)));
             return ExitCode.OK;
         }
         List<JsonNode> rows = new ArrayList<>();
@@ -144,6 +155,22 @@ final class BenchCommand implements Command {
         o.put("gemm_gflops", r.gemmGflops());
         o.put("mfu", r.mfu());
         o.put("threads", Runtime.getRuntime().availableProcessors());
+        return o;
+    }
+
+    private static Map<String, Object> toMap(AlignedAb.Result r) {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("impl", "peft4j");
+        o.put("ab", "aligned");
+        o.put("method", r.method());
+        o.put("dtype", r.dtype());
+        o.put("off_step_s", r.offSeconds());
+        o.put("on_step_s", r.onSeconds());
+        o.put("median_off_s", r.medianOff());
+        o.put("median_on_s", r.medianOn());
+        o.put("speedup", r.speedup());
+        o.put("on_faster", r.onFaster());
+        o.put("pairs", r.onSeconds().length);
         return o;
     }
 
