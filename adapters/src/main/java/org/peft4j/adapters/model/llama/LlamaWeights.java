@@ -332,7 +332,19 @@ public record LlamaWeights(
 
     /** Reads tensors one at a time (so peak memory is one tensor's bytes, not a whole shard). */
     private record Reader(ModelFiles files, Map<String, Located> index, DataType type) {
+        /** The tensor as stored: a 64-byte aligned array of {@link #type} ({@link AlignedArrays}). */
         INDArray read(String name) throws IOException {
+            INDArray a = decode(name);
+            return type == DataType.BFLOAT16 ? a : AlignedArrays.copyOf(a); // bf16 ones are aligned as decoded
+        }
+
+        /** The tensor transposed, as one aligned c-order copy of what was decoded. */
+        INDArray readTransposed(String name) throws IOException {
+            return AlignedArrays.copyOf(decode(name).transpose());
+        }
+
+        /** The tensor in {@link #type}: ND4J's array for FLOAT and DOUBLE, already an aligned one for BFLOAT16. */
+        private INDArray decode(String name) throws IOException {
             Located t = index.get(name);
             long bytes = t.entry().end() - t.entry().begin();
             ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(bytes)).order(ByteOrder.LITTLE_ENDIAN);
@@ -347,11 +359,7 @@ public record LlamaWeights(
                 return Bf16.of(Safetensors.toArray(t.entry(), b));
             }
             INDArray a = Safetensors.toArray(t.entry(), b);
-            return AlignedArrays.copyOf(a.dataType() == type ? a : a.castTo(type));
-        }
-
-        INDArray readTransposed(String name) throws IOException {
-            return AlignedArrays.copyOf(read(name).transpose());
+            return a.dataType() == type ? a : a.castTo(type);
         }
 
         INDArray readRow(String name) throws IOException {
