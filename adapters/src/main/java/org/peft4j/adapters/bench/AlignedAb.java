@@ -53,8 +53,7 @@ public final class AlignedAb {
                     onFaster++;
                 }
             }
-            return new Result(
-                    method, storage == DataType.BFLOAT16 ? "bfloat16" : "float32", seconds[0], seconds[1], onFaster);
+            return new Result(method, ModelBench.dtypeName(storage), seconds[0], seconds[1], onFaster);
         } finally {
             AlignedArrays.setEnabled(was);
         }

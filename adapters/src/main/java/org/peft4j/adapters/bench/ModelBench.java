@@ -128,7 +128,7 @@ public final class ModelBench {
         long trainable = t.trainer() == null ? 0 : t.trainer().adapters().trainableCount();
         return new Result(
                 method,
-                storage == DataType.BFLOAT16 ? "bfloat16" : "float32",
+                dtypeName(storage),
                 org.peft4j.adapters.linalg.Blas.backend().name(),
                 t.batch().rows() * (double) t.batch().length() / dt,
                 dt,
@@ -136,6 +136,11 @@ public final class ModelBench {
                 peakRssMb(),
                 gemm,
                 s.flops(t.trainer() != null) / dt / 1e9 / gemm);
+    }
+
+    /** The storage type as the results name it (transformers' dtype names). */
+    static String dtypeName(DataType storage) {
+        return storage == DataType.BFLOAT16 ? "bfloat16" : "float32";
     }
 
     /** A model of the shape with the method's adapters (none: no trainer) and its synthetic batch. */
