@@ -11,6 +11,11 @@ public interface GemmBackend {
     /** What {@code peft4j.gemm} / {@code PEFT4J_GEMM} calls it: openblas, onednn or nd4j. */
     String name();
 
+    /** The library's version where it says one (oneDNN's, e.g. 3.13.0), else empty: recorded with benchmarks. */
+    default String version() {
+        return "";
+    }
+
     /** Whether BFLOAT16 inputs are multiplied here (else the caller converts them to FLOAT first). */
     boolean bf16();
 

@@ -10,7 +10,8 @@ import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
- * oneDNN ({@code org.bytedeco:dnnl} 2.5.2, the JavaCPP 1.5.7 build ND4J's own JavaCPP matches). FLOAT through
+ * oneDNN ({@code org.bytedeco:dnnl} 3.13, JavaCPP 1.5.14: its AMX bf16 kernels measured 1.2-1.5x 2.5.2's, the
+ * version ND4J M2.1's JavaCPP 1.5.7 came with; README, "GEMM backends"). FLOAT through
  * {@code dnnl_sgemm} (row-major, like cblas: its AVX-512 kernels measured 2x OpenBLAS 0.3.19 on this machine);
  * BFLOAT16 x BFLOAT16 into FLOAT through a matmul primitive with AVX-512 BF16 (or AMX) instructions, created once
  * per shape, stride, transposition and (alpha, beta) and kept per thread; DOUBLE (gradient checks) through OpenBLAS.
@@ -57,6 +58,12 @@ final class OneDnnGemm implements GemmBackend {
     @Override
     public String name() {
         return "onednn";
+    }
+
+    @Override
+    public String version() {
+        org.bytedeco.dnnl.dnnl_version_t v = dnnl.dnnl_version();
+        return v.major() + "." + v.minor() + "." + v.patch();
     }
 
     @Override
@@ -181,7 +188,7 @@ final class OneDnnGemm implements GemmBackend {
                 new memory.desc(new LongPointer(new long[] {k, n}), memory.data_type.bf16, memory.format_tag.any);
         memory.desc src = OneDnnPrimitives.strided(new long[] {1, k}, new long[] {k, 1}, memory.data_type.bf16);
         memory.desc dst = OneDnnPrimitives.strided(new long[] {1, n}, new long[] {n, 1}, memory.data_type.f32);
-        memory.desc blocked = new matmul.primitive_desc(new matmul.desc(src, any, dst), cpu).weights_desc();
+        memory.desc blocked = new matmul.primitive_desc(cpu, src, any, dst).weights_desc();
         memory plain = new memory(
                 OneDnnPrimitives.strided(new long[] {k, n}, new long[] {1, k}, memory.data_type.bf16), cpu, w);
         memory packed = new memory(blocked, cpu);

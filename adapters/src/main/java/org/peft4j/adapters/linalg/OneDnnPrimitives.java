@@ -100,18 +100,14 @@ final class OneDnnPrimitives {
                     memory.data_type.bf16);
             memory.desc dst =
                     strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
-            primitive_attr attr = new primitive_attr();
-            if (x.alpha() != 1f) {
-                attr.set_output_scales(0, new float[] {x.alpha()});
-            }
+            post_ops ops = new post_ops();
+            scale(ops, x.alpha());
             // The addend as a binary post-op after the scale, laid out as dst: a broadcast one (1 x m x n) made
             // oneDNN 2.5 fall back from brgemm to its reference kernel.
             if (x.add()) {
-                post_ops ops = new post_ops();
                 ops.append_binary(dnnl.algorithm.binary_add, dst);
-                attr.set_post_ops(ops);
             }
-            return matmul(src, weights, dst, attr, x.add() ? dst : null);
+            return matmul(src, weights, dst, attr(ops), x.add() ? dst : null, ops.len() - 1);
         });
     }
 
@@ -124,16 +120,22 @@ final class OneDnnPrimitives {
                         w.desc(),
                         strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32),
                         new primitive_attr(),
-                        null));
+                        null,
+                        -1));
     }
 
     /**
      * A matmul primitive whose memory objects are rebound each call: {@code run(src, weights, dst)}, or
-     * {@code run(src, weights, dst, addend)} with a binary post-op's second input.
+     * {@code run(src, weights, dst, addend)} with the second input of the binary post-op at index {@code addendPostOp}.
      */
     private Bound matmul(
-            memory.desc src, memory.desc weights, memory.desc dst, primitive_attr attr, memory.desc addend) {
-        matmul p = new matmul(new matmul.primitive_desc(new matmul.desc(src, weights, dst), attr, cpu));
+            memory.desc src,
+            memory.desc weights,
+            memory.desc dst,
+            primitive_attr attr,
+            memory.desc addend,
+            int addendPostOp) {
+        matmul p = new matmul(new matmul.primitive_desc(cpu, src, weights, dst, attr, false));
         Pointer none = new Pointer();
         memory s = new memory(src, cpu, none);
         memory w = new memory(weights, cpu, none);
@@ -146,7 +148,8 @@ final class OneDnnPrimitives {
             return new Bound(stream, p, args, s, w, d);
         }
         memory a = new memory(addend, cpu, none);
-        args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE | DNNL_ARG_SRC_1, a); // post-op 0's second input
+        // The second input of the binary post-op at index addendPostOp (DNNL_ARG_ATTR_MULTIPLE_POST_OP(i)).
+        args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * (addendPostOp + 1) | DNNL_ARG_SRC_1, a);
         return new Bound(stream, p, args, s, w, d, a);
     }
 
@@ -184,10 +187,17 @@ final class OneDnnPrimitives {
                     new memory.desc(new LongPointer(new long[] {n}), memory.data_type.f32, memory.format_tag.a);
             // alpha = 1: x sigmoid(1 x), SiLU as LLaMA's MLP uses it.
             eltwise_forward.primitive_desc fpd = new eltwise_forward.primitive_desc(
-                    new eltwise_forward.desc(dnnl.prop_kind.forward_training, dnnl.algorithm.eltwise_swish, md, 1f, 0f),
-                    cpu);
+                    cpu,
+                    dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.eltwise_swish,
+                    md,
+                    md,
+                    1f,
+                    0f,
+                    new primitive_attr(),
+                    false);
             eltwise_backward.primitive_desc bpd = new eltwise_backward.primitive_desc(
-                    new eltwise_backward.desc(dnnl.algorithm.eltwise_swish, md, md, 1f, 0f), cpu, fpd);
+                    cpu, dnnl.algorithm.eltwise_swish, md, md, md, 1f, 0f, fpd, new primitive_attr(), false);
             Pointer none = new Pointer();
             memory src = new memory(md, cpu, none);
             memory dst = new memory(md, cpu, none);
@@ -212,9 +222,16 @@ final class OneDnnPrimitives {
             memory.desc md = new memory.desc(
                     new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
             softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
-                    new softmax_forward.desc(dnnl.prop_kind.forward_training, md, 1), cpu);
-            softmax_backward.primitive_desc bpd =
-                    new softmax_backward.primitive_desc(new softmax_backward.desc(md, md, 1), cpu, fpd);
+                    cpu,
+                    dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.softmax_accurate,
+                    md,
+                    md,
+                    1,
+                    new primitive_attr(),
+                    false);
+            softmax_backward.primitive_desc bpd = new softmax_backward.primitive_desc(
+                    cpu, dnnl.algorithm.softmax_accurate, md, md, md, 1, fpd, new primitive_attr(), false);
             Pointer none = new Pointer();
             memory data = new memory(md, cpu, none);
             memory diff = new memory(md, cpu, none);
@@ -252,16 +269,30 @@ final class OneDnnPrimitives {
         memory.desc src = desc(x.m(), x.k(), x.lda(), x.transA(), memory.data_type.bf16);
         memory.desc weights = desc(x.k(), x.n(), x.ldb(), x.transB(), memory.data_type.bf16);
         memory.desc dst = desc(x.m(), x.n(), x.ldc(), false, memory.data_type.f32);
-        primitive_attr attr = new primitive_attr();
-        if (x.alpha() != 1f) {
-            attr.set_output_scales(0, new float[] {x.alpha()});
-        }
+        post_ops ops = new post_ops();
+        scale(ops, x.alpha());
         if (x.beta() != 0f) {
-            post_ops ops = new post_ops();
-            ops.append_sum(x.beta(), 0);
+            ops.append_sum(x.beta(), 0, memory.data_type.undef);
+        }
+        return matmul(src, weights, dst, attr(ops), null, -1);
+    }
+
+    /**
+     * {@code alpha} times the product, as the first post-op ({@code eltwise_linear}: alpha x + 0), before a sum or an
+     * addend; nothing for 1. oneDNN 3 dropped 2.x's output scales, and its src scales are runtime arguments.
+     */
+    private static void scale(post_ops ops, float alpha) {
+        if (alpha != 1f) {
+            ops.append_eltwise(dnnl.algorithm.eltwise_linear, alpha, 0f);
+        }
+    }
+
+    private static primitive_attr attr(post_ops ops) {
+        primitive_attr attr = new primitive_attr();
+        if (ops.len() > 0) {
             attr.set_post_ops(ops);
         }
-        return matmul(src, weights, dst, attr, null);
+        return attr;
     }
 
     /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */

@@ -37,6 +37,10 @@ class GemmBackendTest {
         // linux-x86_64 is the platform the build ships natives for; where oneDNN loads, auto must pick it.
         assertTrue(OneDnnGemm.load() != null, "oneDNN's native library loads: " + OneDnnGemm.loadError());
         assertEquals("onednn", Blas.choose("auto").name());
+        // The version whose kernels the README measured (JavaCPP 1.5.14's build): a dependency slip back to 2.x shows.
+        assertTrue(
+                Blas.choose("onednn").version().startsWith("3.13."),
+                Blas.choose("onednn").version());
         assertEquals("openblas", Blas.choose("openblas").name());
         var e = assertThrows(IllegalArgumentException.class, () -> Blas.choose("mkl"));
         assertEquals("peft4j.gemm: expected one of [auto, onednn, openblas, nd4j], found 'mkl'", e.getMessage());

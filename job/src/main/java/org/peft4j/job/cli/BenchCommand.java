@@ -148,6 +148,7 @@ final class BenchCommand implements Command {
         o.put("method", r.method());
         o.put("dtype", r.dtype());
         o.put("gemm", r.gemm());
+        o.put("gemm_version", org.peft4j.adapters.linalg.Blas.backend().version());
         o.put("tokens_per_s", r.tokensPerSecond());
         o.put("step_s", r.stepSeconds());
         o.put("trainable", r.trainable());
