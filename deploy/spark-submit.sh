@@ -36,7 +36,10 @@ opens="-XX:+IgnoreUnrecognizedVMOptions --add-opens=java.base/java.lang=ALL-UNNA
 --add-opens=java.base/sun.nio.cs=ALL-UNNAMED --add-opens=java.base/sun.security.action=ALL-UNNAMED \
 --add-opens=java.base/sun.util.calendar=ALL-UNNAMED --add-opens=java.security.jgss/sun.security.krb5=ALL-UNNAMED \
 -Djdk.reflect.useDirectMethodHandle=false"
-javacpp="-Dorg.bytedeco.javacpp.maxbytes=$native -Dorg.bytedeco.javacpp.maxphysicalbytes=$native"
+# JavaCPP logs through slf4j (Spark's log4j): its "versions do not match" warnings (JavaCPP 1.5.14 under ND4J's 1.5.7
+# presets, on purpose; README "GEMM backends") become log lines instead of raw stderr.
+javacpp="-Dorg.bytedeco.javacpp.maxbytes=$native -Dorg.bytedeco.javacpp.maxphysicalbytes=$native \
+-Dorg.bytedeco.javacpp.logger=slf4j"
 
 conf=(
   --conf "spark.driver.extraJavaOptions=$opens $javacpp"

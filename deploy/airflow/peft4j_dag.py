@@ -20,7 +20,8 @@ RUNS_ROOT = Variable.get("peft4j_runs_root", default_var="hdfs:///peft4j/runs")
 # Java 17 flags Spark needs, and ND4J's off-heap cap (see deploy/spark-submit.sh for the reasoning).
 JAVA_OPTS = " ".join(
     ["-XX:+IgnoreUnrecognizedVMOptions", "-Djdk.reflect.useDirectMethodHandle=false",
-     "-Dorg.bytedeco.javacpp.maxbytes=24g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=24g"]
+     "-Dorg.bytedeco.javacpp.maxbytes=24g", "-Dorg.bytedeco.javacpp.maxphysicalbytes=24g",
+     "-Dorg.bytedeco.javacpp.logger=slf4j"]
     + ["--add-opens=java.base/%s=ALL-UNNAMED" % p for p in (
         "java.lang", "java.lang.invoke", "java.lang.reflect", "java.io", "java.net", "java.nio", "java.util",
         "java.util.concurrent", "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs",
