@@ -14,9 +14,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Host arrays whose data start on a 64-byte boundary (a cache line, one AVX-512 register). ND4J's own host buffers
- * start 16 bytes past one, and oneDNN 2.5.2's GEMM kernels (the version used until 3.13) measured 1.2-2.1x faster on the same product with
- * 64-byte aligned operands and an fp32 destination (README, Measured), so the buffers the step multiplies (scratch,
- * bf16 copies, frozen weights) come from here.
+ * start 16 bytes past one, and oneDNN 2.5.2's GEMM kernels (the version used until 3.13) measured 1.2-2.1x faster on
+ * the same product with 64-byte aligned operands and an fp32 destination, and on 3.13 the bf16 step ran 1.11x faster
+ * (README, Measured), so the buffers the step multiplies (scratch, bf16 copies, frozen weights) come from here.
  *
  * <p>The memory belongs to the array's data buffer: the buffer holds the pointer, and the block is freed when the
  * garbage collector finds the pointer unreachable, so no view can outlive it. FLOAT and BFLOAT16 on host

@@ -107,7 +107,7 @@ final class OneDnnPrimitives {
             if (x.add()) {
                 ops.append_binary(dnnl.algorithm.binary_add, dst);
             }
-            return matmul(src, weights, dst, attr(ops), x.add() ? dst : null, ops.len() - 1);
+            return matmul(src, weights, dst, ops, x.add() ? dst : null);
         });
     }
 
@@ -119,22 +119,20 @@ final class OneDnnPrimitives {
                         strided(new long[] {m, w.k()}, new long[] {w.k(), 1}, memory.data_type.bf16),
                         w.desc(),
                         strided(new long[] {m, w.n()}, new long[] {w.n(), 1}, memory.data_type.f32),
-                        new primitive_attr(),
-                        null,
-                        -1));
+                        new post_ops(),
+                        null));
     }
 
     /**
-     * A matmul primitive whose memory objects are rebound each call: {@code run(src, weights, dst)}, or
-     * {@code run(src, weights, dst, addend)} with the second input of the binary post-op at index {@code addendPostOp}.
+     * A matmul primitive with post-ops {@code ops} whose memory objects are rebound each call:
+     * {@code run(src, weights, dst)}, or {@code run(src, weights, dst, addend)} where the last of {@code ops} is a
+     * binary post-op whose second input is laid out as {@code addend}.
      */
-    private Bound matmul(
-            memory.desc src,
-            memory.desc weights,
-            memory.desc dst,
-            primitive_attr attr,
-            memory.desc addend,
-            int addendPostOp) {
+    private Bound matmul(memory.desc src, memory.desc weights, memory.desc dst, post_ops ops, memory.desc addend) {
+        primitive_attr attr = new primitive_attr();
+        if (ops.len() > 0) {
+            attr.set_post_ops(ops);
+        }
         matmul p = new matmul(new matmul.primitive_desc(cpu, src, weights, dst, attr, false));
         Pointer none = new Pointer();
         memory s = new memory(src, cpu, none);
@@ -148,8 +146,8 @@ final class OneDnnPrimitives {
             return new Bound(stream, p, args, s, w, d);
         }
         memory a = new memory(addend, cpu, none);
-        // The second input of the binary post-op at index addendPostOp (DNNL_ARG_ATTR_MULTIPLE_POST_OP(i)).
-        args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * (addendPostOp + 1) | DNNL_ARG_SRC_1, a);
+        // The second input of the last post-op, at index i = len - 1 (DNNL_ARG_ATTR_MULTIPLE_POST_OP(i)).
+        args.put(DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE * ops.len() | DNNL_ARG_SRC_1, a);
         return new Bound(stream, p, args, s, w, d, a);
     }
 
@@ -274,7 +272,7 @@ final class OneDnnPrimitives {
         if (x.beta() != 0f) {
             ops.append_sum(x.beta(), 0, memory.data_type.undef);
         }
-        return matmul(src, weights, dst, attr(ops), null, -1);
+        return matmul(src, weights, dst, ops, null);
     }
 
     /**
@@ -285,14 +283,6 @@ final class OneDnnPrimitives {
         if (alpha != 1f) {
             ops.append_eltwise(dnnl.algorithm.eltwise_linear, alpha, 0f);
         }
-    }
-
-    private static primitive_attr attr(post_ops ops) {
-        primitive_attr attr = new primitive_attr();
-        if (ops.len() > 0) {
-            attr.set_post_ops(ops);
-        }
-        return attr;
     }
 
     /** op(X) rows x cols of a row-major X with leading dimension ld (X itself cols x rows when transposed). */
