@@ -1,5 +1,6 @@
 package org.peft4j.adapters.core;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
@@ -31,6 +32,8 @@ final class Dropout {
                 double v = rng.nextDouble() >= p ? a.get(i) * keepScale : 0;
                 b.put(i, accumulate ? b.get(i) + v : v);
             }
+            Reference.reachabilityFence(src); // the NIO views do not keep the arrays alive
+            Reference.reachabilityFence(dst);
             return;
         }
         FloatBuffer a = src.data().asNioFloat();
@@ -40,6 +43,8 @@ final class Dropout {
             float v = rng.nextDouble() >= p ? a.get(i) * scale : 0f;
             b.put(i, accumulate ? b.get(i) + v : v);
         }
+        Reference.reachabilityFence(src);
+        Reference.reachabilityFence(dst);
     }
 
     private static boolean whole(INDArray x) {

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
 import org.bytedeco.javacpp.BytePointer;
@@ -50,6 +51,8 @@ public final class Bf16 {
         }
         if (dnnlPath) {
             OneDnnGemm.load().toBf16(address(src), address(dst), src.length());
+            Reference.reachabilityFence(src);
+            Reference.reachabilityFence(dst);
             return;
         }
         FloatBuffer in = src.data().asNioFloat();
@@ -60,6 +63,8 @@ public final class Bf16 {
         for (int i = 0; i < src.length(); i++) {
             out.put((int) offOut + i, bits(in.get((int) offIn + i)));
         }
+        Reference.reachabilityFence(src); // the NIO views do not keep the arrays alive
+        Reference.reachabilityFence(dst);
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import java.util.Locale;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
@@ -98,6 +99,10 @@ public final class Blas {
             b = asFloat(b, transB ? n : k, transB ? k : n);
         }
         g.gemm(transA, transB, m, n, k, alpha, a, b, beta, c);
+        // The backends pass raw addresses: the arrays must outlive the native call (see Lapack on what happens else).
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(c);
     }
 
     private static Block asFloat(Block x, int rows, int cols) {

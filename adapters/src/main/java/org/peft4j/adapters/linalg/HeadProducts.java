@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -49,6 +50,8 @@ public final class HeadProducts {
         } else {
             dnnl().copy(dims, byHead, headMajor.dataType(), headMajorAt, tokensFirst, DataType.FLOAT, xAt);
         }
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(headMajor);
     }
 
     /**
@@ -98,6 +101,10 @@ public final class HeadProducts {
                         Blas.address(b),
                         Blas.address(c),
                         add == null ? null : Blas.address(add));
+        Reference.reachabilityFence(a);
+        Reference.reachabilityFence(b);
+        Reference.reachabilityFence(c);
+        Reference.reachabilityFence(add);
     }
 
     private static void check(INDArray x, INDArray headMajor, int rows, int heads, int headDim) {

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -55,5 +56,8 @@ public final class PackedWeight {
         }
         OneDnnGemm d = (OneDnnGemm) Blas.backend();
         d.packedProduct(packed, rows, Blas.address(x), Blas.address(out));
+        Reference.reachabilityFence(x);
+        Reference.reachabilityFence(out);
+        Reference.reachabilityFence(this);
     }
 }

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
@@ -17,6 +18,7 @@ public final class RowSoftmax {
     public static void forward(INDArray x) {
         if (Blas.backend() instanceof OneDnnGemm d && Blas.denseFloat(x)) {
             d.softmax(Blas.address(x), x.rows(), x.columns());
+            Reference.reachabilityFence(x);
         } else {
             Nd4j.exec(new SoftMax(x, x, 1));
         }
@@ -29,6 +31,8 @@ public final class RowSoftmax {
     public static void backward(INDArray p, INDArray g, INDArray tmp) {
         if (Blas.backend() instanceof OneDnnGemm d && Blas.denseFloat(p) && Blas.denseFloat(g) && p.equalShapes(g)) {
             d.softmaxBackward(Blas.address(p), Blas.address(g), g.rows(), g.columns());
+            Reference.reachabilityFence(p);
+            Reference.reachabilityFence(g);
         } else {
             INDArray rowSums = g.mul(p, tmp).sum(1).reshape(g.rows(), 1);
             g.subiColumnVector(rowSums).muli(p);

@@ -1,5 +1,6 @@
 package org.peft4j.adapters.linalg;
 
+import java.lang.ref.Reference;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.strict.Sigmoid;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,6 +23,8 @@ public final class Swish {
                 && Blas.denseFloat(y)
                 && x.length() == y.length()) {
             d.swish(Blas.address(x), Blas.address(y), x.length());
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(y);
         } else {
             Nd4j.exec(new Sigmoid(x, y));
             y.muli(x);
@@ -38,6 +41,8 @@ public final class Swish {
                 && Blas.denseFloat(d)
                 && x.length() == d.length()) {
             o.swishBackward(Blas.address(x), Blas.address(d), x.length());
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(d);
         } else {
             Nd4j.exec(new Sigmoid(x, tmp));
             d.muli(tmp);

@@ -6,7 +6,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Leading singular triplets {@code W ~ U diag(sigma) Vt} on LAPACK. The ND4J {@code svd} op fails for n > 16 and a
+ * Leading singular triplets {@code W ~ U diag(sigma) Vt} on LAPACK ({@link Lapack}). The ND4J {@code svd} op fails for n > 16 and a
  * full {@code gesvd} of 1024^2 took 7.7 s (FINDINGS.md), so:
  * <ul>
  *   <li>small matrices (min dimension up to {@link #EXACT_MAX}): QR of the tall side, then {@code gesvd} of the small
@@ -70,12 +70,11 @@ public final class TruncatedSvd {
     private static Result thinSvdTall(INDArray w) {
         int n = (int) w.columns();
         INDArray q = w.dup('f');
-        INDArray r = Nd4j.create(w.dataType(), new long[] {n, n}, 'f');
-        Nd4j.getBlasWrapper().lapack().geqrf(q, r);
+        INDArray r = Lapack.qr(q, true);
         INDArray s = Nd4j.create(w.dataType(), 1, n);
         INDArray ur = Nd4j.create(w.dataType(), new long[] {n, n}, 'f');
         INDArray vt = Nd4j.create(w.dataType(), new long[] {n, n}, 'f');
-        Nd4j.getBlasWrapper().lapack().gesvd(r, s, ur, vt);
+        Lapack.svd(r, s, ur, vt);
         INDArray u = Nd4j.create(w.dataType(), q.rows(), n);
         Gemm.set(u, q, false, ur, false);
         return new Result(u, s, vt.dup('c'));
@@ -122,9 +121,7 @@ public final class TruncatedSvd {
     /** Q of a thin QR, as a c-order copy. */
     private static INDArray orthonormalize(INDArray a) {
         INDArray q = a.dup('f');
-        INDArray r = Nd4j.create(a.dataType(), new long[] {a.columns(), a.columns()}, 'f');
-        Nd4j.getBlasWrapper().lapack().geqrf(q, r);
-        r.close();
+        Lapack.qr(q, false);
         INDArray c = q.dup('c');
         q.close();
         return c;

@@ -28,8 +28,9 @@ public final class WorkerCache {
             }
             built++;
         }
-        // One build at a time per JVM: injection runs LAPACK (SVD) through ND4J, whose thread-safety is not
-        // documented, and a suite run where two local[2] tasks built workers at once ended with different adapters.
+        // One build at a time per JVM, so two task slots never hold a model's load transients at once. (The
+        // different adapters once seen from concurrent builds were not a race between builds: a collection during
+        // ND4J's LAPACK wrapper freed its workspace, see Lapack in adapters; builds beside training hit it too.)
         synchronized (BUILD_LOCK) {
             return Worker.build(spec);
         }

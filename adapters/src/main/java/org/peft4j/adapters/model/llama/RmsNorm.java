@@ -1,5 +1,6 @@
 package org.peft4j.adapters.model.llama;
 
+import java.lang.ref.Reference;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -118,6 +119,10 @@ final class RmsNorm {
                 }
                 yb.put(r * d, row);
             }
+            // The NIO views do not keep the arrays alive; nor may the collector free them under the loop.
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(y);
+            Reference.reachabilityFence(inv);
         }
 
         static void backward(INDArray x, INDArray dy, float[] g, INDArray inv, INDArray dx) {
@@ -154,6 +159,10 @@ final class RmsNorm {
                 }
                 ob.put(r * d, u);
             }
+            Reference.reachabilityFence(x);
+            Reference.reachabilityFence(dy);
+            Reference.reachabilityFence(inv);
+            Reference.reachabilityFence(dx);
         }
     }
 }

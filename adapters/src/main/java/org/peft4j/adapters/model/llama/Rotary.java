@@ -1,5 +1,6 @@
 package org.peft4j.adapters.model.llama;
 
+import java.lang.ref.Reference;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -79,6 +80,7 @@ final class Rotary {
                     }
                 }
             }
+            Reference.reachabilityFence(x); // the NIO view does not keep x alive
             return;
         }
         FloatBuffer b = x.data().asNioFloat();
@@ -103,6 +105,7 @@ final class Rotary {
                 }
             }
         }
+        Reference.reachabilityFence(x);
     }
 
     /** The same rotation as ND4J element-wise ops on half-head views, for device (GPU) arrays. */
