@@ -1,8 +1,10 @@
 package org.peft4j.adapters.linalg;
 
 import java.lang.ref.Reference;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -16,10 +18,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Not ND4J's {@code Nd4j.getBlasWrapper().lapack()}: in M2.1 its {@code geqrf} and {@code gesvd} pass the address of
  * a workspace array they allocate ({@code tau}, {@code superb}) and never touch the array again, so once the JIT has
  * compiled them a collection during the LAPACK call lets ND4J free the workspace while LAPACK still reads or writes
- * it. Measured here with another thread allocating and collecting: wrong Q (so wrong U, while sigma and Vt stayed
- * right) from about the hundredth call on, then "malloc(): corrupted double-linked list" and an aborted JVM
- * ({@code LapackTest}). In a job that was a PiSSA or LaMDA worker built while another task trained: one adapter in a
- * few hundred with wrong frozen factors, and a different result on a rerun.
+ * it. Measured here with another thread asking for a collection every 2 ms: wrong Q (so wrong U, while sigma and Vt
+ * stayed right) from about the hundredth call on, then "corrupted double-linked list" and an aborted JVM
+ * ({@code LapackTest}). In a job that was a PiSSA worker built while another task trained (LaMDA's A and B come from
+ * the same SVD): about one build in 300-600 with wrong frozen factors, and a different result on a rerun.
  */
 final class Lapack {
     private Lapack() {}
@@ -36,37 +38,19 @@ final class Lapack {
             throw new IllegalArgumentException("Lapack.qr: a tall matrix, found " + m + " x " + n);
         }
         INDArray tau = Nd4j.create(a.dataType(), n);
-        INDArray r = wantR ? Nd4j.create(a.dataType(), new long[] {n, n}, 'f') : null;
+        INDArray r = wantR ? Nd4j.create(a.dataType(), new long[] {n, n}, 'f') : null; // zeros
         try {
             if (a.dataType() == DataType.FLOAT) {
                 FloatPointer ap = new FloatPointer(a.data().addressPointer());
                 FloatPointer tp = new FloatPointer(tau.data().addressPointer());
                 status("sgeqrf", openblas.LAPACKE_sgeqrf(openblas.LAPACK_COL_MAJOR, m, n, ap, m, tp));
-                if (r != null) {
-                    float[] column = new float[n];
-                    FloatPointer rp = new FloatPointer(r.data().addressPointer());
-                    for (int j = 0; j < n; j++) { // R's column j: a's first j + 1 entries of column j, then zeros
-                        java.util.Arrays.fill(column, 0f);
-                        ap.position((long) j * m).get(column, 0, j + 1);
-                        rp.position((long) j * n).put(column, 0, n);
-                    }
-                    ap.position(0);
-                }
+                upperTriangle(a, r);
                 status("sorgqr", openblas.LAPACKE_sorgqr(openblas.LAPACK_COL_MAJOR, m, n, n, ap, m, tp));
             } else {
                 DoublePointer ap = new DoublePointer(a.data().addressPointer());
                 DoublePointer tp = new DoublePointer(tau.data().addressPointer());
                 status("dgeqrf", openblas.LAPACKE_dgeqrf(openblas.LAPACK_COL_MAJOR, m, n, ap, m, tp));
-                if (r != null) {
-                    double[] column = new double[n];
-                    DoublePointer rp = new DoublePointer(r.data().addressPointer());
-                    for (int j = 0; j < n; j++) {
-                        java.util.Arrays.fill(column, 0.0);
-                        ap.position((long) j * m).get(column, 0, j + 1);
-                        rp.position((long) j * n).put(column, 0, n);
-                    }
-                    ap.position(0);
-                }
+                upperTriangle(a, r);
                 status("dorgqr", openblas.LAPACKE_dorgqr(openblas.LAPACK_COL_MAJOR, m, n, n, ap, m, tp));
             }
         } finally {
@@ -147,6 +131,25 @@ final class Lapack {
             Reference.reachabilityFence(superb);
         }
         superb.close();
+    }
+
+    /**
+     * After geqrf: R's column j := the first j + 1 entries of a's column j, for any element type (a byte copy; r
+     * starts as zeros, so below the diagonal stays zero). Nothing when r is null.
+     */
+    private static void upperTriangle(INDArray a, INDArray r) {
+        if (r == null) {
+            return;
+        }
+        long m = a.rows();
+        long n = r.rows();
+        int width = a.dataType().width();
+        for (long j = 0; j < n; j++) {
+            Pointer.memcpy(
+                    new BytePointer(r.data().addressPointer()).position(j * n * width),
+                    new BytePointer(a.data().addressPointer()).position(j * m * width),
+                    (j + 1) * width);
+        }
     }
 
     private static void check(INDArray x, String what) {

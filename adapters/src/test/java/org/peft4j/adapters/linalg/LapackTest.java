@@ -1,6 +1,7 @@
 package org.peft4j.adapters.linalg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,7 +43,7 @@ class LapackTest {
                 assertTrue(maxAbs(q.mmul(r).sub(a)) < tol * 10, what + ": Q R = A");
 
                 INDArray qOnly = a.dup('f');
-                assertEquals(null, Lapack.qr(qOnly, false), what);
+                assertNull(Lapack.qr(qOnly, false), what);
                 assertEquals(q, qOnly, what + ": the same Q without R");
             }
         }
@@ -107,7 +108,7 @@ class LapackTest {
     }
 
     /** Runs {@code f} {@code times} while another thread collects garbage; the calls whose result is not the first. */
-    static List<String> sameBitsUnderCollection(Supplier<float[]> f, int times) throws InterruptedException {
+    private static List<String> sameBitsUnderCollection(Supplier<float[]> f, int times) throws InterruptedException {
         float[] first = f.get();
         AtomicBoolean done = new AtomicBoolean();
         Thread collector = new Thread(() -> {
