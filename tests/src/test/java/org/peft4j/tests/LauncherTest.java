@@ -154,6 +154,14 @@ class LauncherTest {
                             && n.get("peak_rss_mb").asDouble() > 0
                             && n.get("mfu").asDouble() > 0,
                     n.toString());
+            // MFU is the peer's FLOP count over the best step and the best GEMM rate reported beside it: forward
+            // 2 x 32 tokens x (linears 40,960 + head 6,400 parameters) + 2 x attention 65,536, doubled when training.
+            double flops = 3162112.0 * (n == none ? 1 : 2);
+            double reported = n.get("mfu").asDouble()
+                    * n.get("gemm_gflops").asDouble()
+                    * 1e9
+                    * n.get("step_s").asDouble();
+            assertEquals(flops, reported, flops * 1e-9, n.toString());
         }
     }
 

@@ -44,17 +44,35 @@ public final class AdapterBench {
      * the step's own operands are ({@link AlignedArrays}).
      */
     public static double gemmRate(int m, int k, int n, int reps, DataType type) {
-        INDArray a = AlignedArrays.create(type, m, k).assign(Nd4j.rand(DataType.FLOAT, m, k));
-        INDArray b = AlignedArrays.create(type, k, n).assign(Nd4j.rand(DataType.FLOAT, k, n));
-        INDArray c = AlignedArrays.create(DataType.FLOAT, m, n);
-        Gemm.set(c, a, false, b, false);
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < reps; i++) {
-            long t = System.nanoTime();
-            Gemm.set(c, a, false, b, false);
-            best = Math.min(best, (System.nanoTime() - t) / 1e9);
+        return new GemmProbe(m, k, n, type).rate(reps);
+    }
+
+    /**
+     * A product's operands allocated once, so that its rate can be measured again and again in one run (between
+     * training steps, whose memory it then does not add to) without allocating.
+     */
+    public static final class GemmProbe {
+        private final INDArray a;
+        private final INDArray b;
+        private final INDArray c;
+
+        public GemmProbe(int m, int k, int n, DataType type) {
+            a = AlignedArrays.create(type, m, k).assign(Nd4j.rand(DataType.FLOAT, m, k));
+            b = AlignedArrays.create(type, k, n).assign(Nd4j.rand(DataType.FLOAT, k, n));
+            c = AlignedArrays.create(DataType.FLOAT, m, n);
+            Gemm.set(c, a, false, b, false); // warm-up: the primitive is made here
         }
-        return 2.0 * m * k * n / best / 1e9;
+
+        /** GFLOP/s of the best of {@code reps} products. */
+        public double rate(int reps) {
+            double best = Double.MAX_VALUE;
+            for (int i = 0; i < reps; i++) {
+                long t = System.nanoTime();
+                Gemm.set(c, a, false, b, false);
+                best = Math.min(best, (System.nanoTime() - t) / 1e9);
+            }
+            return 2.0 * a.rows() * a.columns() * b.columns() / best / 1e9;
+        }
     }
 
     public static List<Result> run(int d, int rank, int tokens, int reps) {

@@ -20,10 +20,12 @@ import org.peft4j.adapters.train.LocalTrainer;
 
 /**
  * A training step of a whole LLaMA-shaped model on synthetic tokens, timed the way the peers
- * ({@code ../shared/peer/hf_peft_bench.py}, {@code torch_llama_bench.py}) time it: same shapes, same FLOP count, MFU
- * against the GEMM rate (fp32, or bf16 for a bf16 model) of a 2048^3 product measured in the same process, before
- * the model is built. Run one
- * method per process so that peak RSS is its own.
+ * ({@code ../shared/peer/hf_peft_bench.py}, {@code torch_llama_bench.py}) time it: same shapes, same FLOP count, best
+ * step. MFU is the best step against the best GEMM rate (fp32, or bf16 for a bf16 model) of a 2048^3 product probed
+ * before the first step and after every step: on a shared VM the rate of a few products dips 2-3x for a moment
+ * (probes between bf16 steps read 769-2,074 GFLOP/s while the steps took 2.1-2.6 s), and a single probe at the start
+ * had put the same step's MFU anywhere from 27% to 73%; best against best gave 26% in both of two runs. Run one method
+ * per process so that peak RSS is its own.
  */
 public final class ModelBench {
     private ModelBench() {}
@@ -116,14 +118,16 @@ public final class ModelBench {
      * @param storage FLOAT, or BFLOAT16 for the embedding, linears and head (model.dtype = bfloat16)
      */
     public static Result run(Shape s, String method, int steps, DataType storage) throws IOException {
-        // Before the model: at a 7B model's native cap, the product's operands allocated after the steps were what
-        // crossed it (a LaMDA run whose steps had fit stopped there).
-        double gemm = AdapterBench.gemmRate(2048, 2048, 2048, 5, storage);
+        // The probe's operands before the model: at a 7B model's native cap, operands allocated after the steps were
+        // what crossed it (a LaMDA run whose steps had fit stopped there).
+        AdapterBench.GemmProbe probe = new AdapterBench.GemmProbe(2048, 2048, 2048, storage);
         Trainee t = Trainee.of(s, method, storage);
         t.step(0); // warm-up: buffers, primitives
+        double rate = probe.rate(PROBE_REPS);
         double dt = Double.MAX_VALUE; // the best step, as the peers report theirs
         for (int i = 0; i < steps; i++) {
             dt = Math.min(dt, t.step(1 + i));
+            rate = Math.max(rate, probe.rate(PROBE_REPS));
         }
         long trainable = t.trainer() == null ? 0 : t.trainer().adapters().trainableCount();
         return new Result(
@@ -134,9 +138,12 @@ public final class ModelBench {
                 dt,
                 trainable,
                 peakRssMb(),
-                gemm,
-                s.flops(t.trainer() != null) / dt / 1e9 / gemm);
+                rate,
+                s.flops(t.trainer() != null) / dt / 1e9 / rate);
     }
+
+    /** Products per rate probe: at 2048^3 about 7 ms each in bf16 with AMX, 60 ms in fp32, on two cores. */
+    private static final int PROBE_REPS = 3;
 
     /** The storage type as the results name it (transformers' dtype names). */
     static String dtypeName(DataType storage) {
