@@ -1,0 +1,85 @@
+package org.peft4j.adapters.model.llama;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.linalg.Bf16;
+import org.peft4j.adapters.model.LossSum;
+
+/**
+ * The fused loss cut into chunks of rows, against a cross-entropy and its gradient computed in double on the whole
+ * logits matrix: chunks of 3 rows over 11 (the last one short), one chunk whose rows are all unscored (skipped, its
+ * gradient rows zero), and unscored rows inside a scored chunk.
+ */
+class CausalLmLossTest {
+    private static final int N = 11;
+    private static final int D = 24;
+    private static final int VOCAB = 53;
+    private static final int[] TARGETS = {4, 0, 52, -1, -1, -1, 17, -1, 9, 30, 1};
+    private static final double WEIGHT = 1.0 / 7;
+
+    @Test
+    void chunkedLossAndGradientMatchTheWholeMatrixInDouble() {
+        Nd4j.getRandom().setSeed(11);
+        INDArray hidden = Nd4j.randn(DataType.FLOAT, N, D);
+        INDArray head = Nd4j.randn(DataType.FLOAT, VOCAB, D).muli(0.5);
+        double[] want = new double[1];
+        INDArray dWant = reference(hidden.castTo(DataType.DOUBLE), head.castTo(DataType.DOUBLE), want);
+
+        for (long rows : new long[] {1, 3, 4, N, 100}) {
+            INDArray dHidden = Nd4j.create(DataType.FLOAT, N, D).assign(Double.NaN); // every row must be written
+            LossSum got = new CausalLmLoss(new Scratch(DataType.FLOAT), rows * VOCAB)
+                    .compute(hidden, head, TARGETS, WEIGHT, dHidden);
+            assertEquals(7, got.count(), "chunks of " + rows);
+            assertEquals(want[0], got.sum(), 1e-4, "chunks of " + rows);
+            assertEquals(
+                    0,
+                    dWant.sub(dHidden.castTo(DataType.DOUBLE)).amaxNumber().doubleValue(),
+                    1e-6,
+                    "chunks of " + rows);
+        }
+    }
+
+    /** A bf16 head rounds its input per chunk: the chunking changes nothing there either. */
+    @Test
+    void bf16HeadGivesTheSameResultForEveryChunking() {
+        Nd4j.getRandom().setSeed(12);
+        INDArray hidden = Nd4j.randn(DataType.FLOAT, N, D);
+        INDArray head = Bf16.of(Nd4j.randn(DataType.FLOAT, VOCAB, D).muli(0.5));
+        INDArray whole = Nd4j.create(DataType.FLOAT, N, D);
+        LossSum all =
+                new CausalLmLoss(new Scratch(DataType.FLOAT), N * VOCAB).compute(hidden, head, TARGETS, WEIGHT, whole);
+        INDArray dHidden = Nd4j.create(DataType.FLOAT, N, D).assign(Double.NaN);
+        LossSum chunked = new CausalLmLoss(new Scratch(DataType.FLOAT), 3L * VOCAB)
+                .compute(hidden, head, TARGETS, WEIGHT, dHidden);
+        assertEquals(all.count(), chunked.count());
+        assertEquals(all.sum(), chunked.sum(), 1e-5);
+        assertEquals(0, whole.sub(dHidden).amaxNumber().doubleValue(), 1e-6);
+    }
+
+    /** Sum of -log softmax(h head^T)[target] over scored rows into {@code loss[0]}; returns d loss / d hidden. */
+    private static INDArray reference(INDArray hidden, INDArray head, double[] loss) {
+        INDArray logits = hidden.mmul(head.transpose());
+        INDArray dLogits = Nd4j.create(DataType.DOUBLE, N, VOCAB);
+        for (int i = 0; i < N; i++) {
+            if (TARGETS[i] < 0) {
+                continue;
+            }
+            double max = logits.getRow(i).maxNumber().doubleValue();
+            double z = 0;
+            for (int j = 0; j < VOCAB; j++) {
+                z += Math.exp(logits.getDouble(i, j) - max);
+            }
+            loss[0] += Math.log(z) + max - logits.getDouble(i, TARGETS[i]);
+            for (int j = 0; j < VOCAB; j++) {
+                double p = Math.exp(logits.getDouble(i, j) - max) / z;
+                dLogits.putScalar(i, j, WEIGHT * (p - (j == TARGETS[i] ? 1 : 0)));
+            }
+        }
+        return dLogits.mmul(head);
+    }
+}
