@@ -20,7 +20,7 @@ import org.peft4j.job.model.ModelDtype;
 
 /**
  * {@code bench}: a whole-model training step per method, each in its own JVM so that its peak RSS is its own, with
- * MFU against the fp32 GEMM rate measured in the same process.
+ * MFU against the best GEMM rate of the model's dtype probed in the same process between the steps.
  */
 final class BenchCommand implements Command {
     static final String METHODS = "none,lora,lamda,lamda-frozen-b,neat";
@@ -46,7 +46,9 @@ final class BenchCommand implements Command {
                   One child JVM per method (none = no adapter, forward only; lamda-frozen-b = LaMDA after PMB
                   freezing). Shapes, FLOP count and MFU follow ../shared/peer/hf_peft_bench.py: ffn 0 means
                   8d/3 rounded down to 64, kv-heads 0 means no GQA. --dtype bf16 stores the embedding, linears and
-                  head in bf16 (model.dtype = bfloat16) and takes MFU against the bf16 GEMM rate. --model-config
+                  head in bf16 (model.dtype = bfloat16) and takes MFU against the bf16 GEMM rate. MFU is the best
+                  step against the best rate of a 2048^3 product probed before the first step and after each one
+                  (its operands, 32 MB in bf16 and 48 in fp32, count in the peak RSS). --model-config
                   takes d, ffn, layers, heads, kv-heads and vocab from a Hugging Face config.json (e.g.
                   conf/model-configs/llama-2-7b.json: random weights of that shape are built in memory; give the
                   JVM room: PEFT4J_NATIVE=20g). The GEMM backend is PEFT4J_GEMM's (auto: oneDNN).
