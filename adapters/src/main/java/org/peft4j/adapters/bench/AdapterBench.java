@@ -49,7 +49,7 @@ public final class AdapterBench {
 
     /**
      * A product's operands allocated once, so that its rate can be measured again and again in one run (between
-     * training steps, whose memory it then does not add to) without allocating.
+     * training steps) without allocating there; they stay resident meanwhile, and count in the run's peak RSS.
      */
     public static final class GemmProbe {
         private final INDArray a;
