@@ -36,20 +36,14 @@ public final class AdapterBench {
      * own products could reach, measured at their shape.
      */
     public static double gemmRate(int m, int k, int n, int reps) {
-        return gemmRate(m, k, n, reps, DataType.FLOAT);
-    }
-
-    /**
-     * The same, with inputs of {@code type} (FLOAT, or BFLOAT16 into an fp32 result), on 64-byte aligned arrays as
-     * the step's own operands are ({@link AlignedArrays}).
-     */
-    public static double gemmRate(int m, int k, int n, int reps, DataType type) {
-        return new GemmProbe(m, k, n, type).rate(reps);
+        return new GemmProbe(m, k, n, DataType.FLOAT).rate(reps);
     }
 
     /**
      * A product's operands allocated once, so that its rate can be measured again and again in one run (between
      * training steps) without allocating there; they stay resident meanwhile, and count in the run's peak RSS.
+     * Inputs of the given type (FLOAT, or BFLOAT16 into an fp32 result), on 64-byte aligned arrays as the step's own
+     * operands are ({@link AlignedArrays}).
      */
     public static final class GemmProbe {
         private final INDArray a;
