@@ -1,8 +1,11 @@
 package org.peft4j.adapters.optim;
 
+import java.lang.ref.Reference;
+import java.nio.FloatBuffer;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
@@ -54,6 +57,11 @@ public final class AdamW extends StepLoop {
         INDArray value = p.value();
         INDArray m = moments1.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
         INDArray v = moments2.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
+        if (Fused.applies(value, p.grad(), m, v)) {
+            long from = (long) p.frozenRows() * p.columns();
+            Fused.update(value, p.grad(), m, v, from, beta1, beta2, eps, weightDecay, lr, c1, c2);
+            return;
+        }
         INDArray w = p.trainableRowsOf(value);
         INDArray g = p.trainableRowsOf(p.grad());
         INDArray mr = p.trainableRowsOf(m);
@@ -65,6 +73,92 @@ public final class AdamW extends StepLoop {
         vr.muli(beta2).addi(g.mul(g).muli(1 - beta2));
         INDArray denom = Transforms.sqrt(vr.div(c2), false).addi(eps);
         w.subi(mr.mul(lr / c1).divi(denom));
+    }
+
+    /**
+     * The update above as one loop over float32 host arrays, in place: the same float operations in the same order
+     * (each double constant rounded to float once, as ND4J's scalar ops round it), so the same bits. As ND4J ops it
+     * made seven passes and four temporaries the size of each tensor: 3% of a bf16 training step (80 tensors), and
+     * 160 MB of garbage per step for LoRA r = 16 on a 7B model.
+     */
+    static final class Fused {
+        private static final int CHUNK = 4096;
+
+        private Fused() {}
+
+        /** Whether the loop applies: float32 host arrays, each whole and c-order. */
+        static boolean applies(INDArray... arrays) {
+            if (!org.peft4j.adapters.linalg.Blas.host()) {
+                return false;
+            }
+            for (INDArray a : arrays) {
+                if (a.dataType() != DataType.FLOAT
+                        || a.ordering() != 'c'
+                        || a.offset() != 0
+                        || a.data().length() != a.length()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Updates elements {@code [from, length)} of w, m and v (the trainable rows) from g. */
+        static void update(
+                INDArray value,
+                INDArray grad,
+                INDArray m1,
+                INDArray m2,
+                long from,
+                double beta1,
+                double beta2,
+                double eps,
+                double weightDecay,
+                double lr,
+                double c1,
+                double c2) {
+            FloatBuffer wb = value.data().asNioFloat();
+            FloatBuffer gb = grad.data().asNioFloat();
+            FloatBuffer mb = m1.data().asNioFloat();
+            FloatBuffer vb = m2.data().asNioFloat();
+            float decay = (float) (1 - lr * weightDecay);
+            float b1 = (float) beta1;
+            float a1 = (float) (1 - beta1);
+            float b2 = (float) beta2;
+            float a2 = (float) (1 - beta2);
+            float bias2 = (float) c2;
+            float e = (float) eps;
+            float step = (float) (lr / c1);
+            int n = (int) value.length();
+            float[] w = new float[CHUNK];
+            float[] g = new float[CHUNK];
+            float[] m = new float[CHUNK];
+            float[] v = new float[CHUNK];
+            for (int at = (int) from; at < n; at += CHUNK) {
+                int len = Math.min(CHUNK, n - at);
+                wb.get(at, w, 0, len);
+                gb.get(at, g, 0, len);
+                mb.get(at, m, 0, len);
+                vb.get(at, v, 0, len);
+                for (int i = 0; i < len; i++) {
+                    float wi = weightDecay != 0 ? w[i] * decay : w[i];
+                    float gi = g[i];
+                    float mi = m[i] * b1 + gi * a1;
+                    float vi = v[i] * b2 + gi * gi * a2;
+                    float denom = (float) Math.sqrt(vi / bias2) + e;
+                    w[i] = wi - mi * step / denom;
+                    m[i] = mi;
+                    v[i] = vi;
+                }
+                wb.put(at, w, 0, len);
+                mb.put(at, m, 0, len);
+                vb.put(at, v, 0, len);
+            }
+            // The NIO views do not keep the arrays alive; nor may the collector free them under the loop.
+            Reference.reachabilityFence(value);
+            Reference.reachabilityFence(grad);
+            Reference.reachabilityFence(m1);
+            Reference.reachabilityFence(m2);
+        }
     }
 
     @Override
