@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.Blas;
+import org.peft4j.adapters.linalg.RowRanges;
 
 /**
  * RMSNorm as HF LLaMA computes it: {@code y = g * x / sqrt(mean(x^2) + eps)}, row by row. The gain g is frozen, so
@@ -89,36 +90,41 @@ final class RmsNorm {
         return true;
     }
 
-    /** The fused float32 loops: each row is read into a Java array once, and the sums are kept in double. */
+    /**
+     * The fused float32 loops: each row is read into a Java array once, and the sums are kept in double. Rows are
+     * independent, so they are split over the compute threads ({@link RowRanges}); the result does not depend on the
+     * split.
+     */
     static final class Fused {
         private Fused() {}
 
         static void forward(INDArray x, float[] g, INDArray inv, INDArray y, double eps) {
-            int n = (int) x.rows();
             int d = (int) x.columns();
             FloatBuffer xb = x.data().asNioFloat();
             FloatBuffer yb = y.data().asNioFloat();
             FloatBuffer ib = inv.data().asNioFloat();
-            float[] row = new float[d];
-            for (int r = 0; r < n; r++) {
-                xb.get(r * d, row);
-                double s0 = 0;
-                double s1 = 0;
-                int i = 0;
-                for (; i + 1 < d; i += 2) {
-                    s0 += row[i] * row[i];
-                    s1 += row[i + 1] * row[i + 1];
+            RowRanges.forEach((int) x.rows(), d, (from, to) -> {
+                float[] row = new float[d];
+                for (int r = from; r < to; r++) {
+                    xb.get(r * d, row);
+                    double s0 = 0;
+                    double s1 = 0;
+                    int i = 0;
+                    for (; i + 1 < d; i += 2) {
+                        s0 += row[i] * row[i];
+                        s1 += row[i + 1] * row[i + 1];
+                    }
+                    for (; i < d; i++) {
+                        s0 += row[i] * row[i];
+                    }
+                    float k = (float) (1.0 / Math.sqrt((float) ((s0 + s1) / d) + eps));
+                    ib.put(r, k);
+                    for (int j = 0; j < d; j++) {
+                        row[j] = row[j] * k * g[j];
+                    }
+                    yb.put(r * d, row);
                 }
-                for (; i < d; i++) {
-                    s0 += row[i] * row[i];
-                }
-                float k = (float) (1.0 / Math.sqrt((float) ((s0 + s1) / d) + eps));
-                ib.put(r, k);
-                for (int j = 0; j < d; j++) {
-                    row[j] = row[j] * k * g[j];
-                }
-                yb.put(r * d, row);
-            }
+            });
             // The NIO views do not keep the arrays alive; nor may the collector free them under the loop.
             Reference.reachabilityFence(x);
             Reference.reachabilityFence(y);
@@ -126,39 +132,40 @@ final class RmsNorm {
         }
 
         static void backward(INDArray x, INDArray dy, float[] g, INDArray inv, INDArray dx) {
-            int n = (int) x.rows();
             int d = (int) x.columns();
             FloatBuffer xb = x.data().asNioFloat();
             FloatBuffer db = dy.data().asNioFloat();
             FloatBuffer ob = dx.data().asNioFloat();
             FloatBuffer ib = inv.data().asNioFloat();
-            float[] xr = new float[d];
-            float[] u = new float[d];
-            for (int r = 0; r < n; r++) {
-                xb.get(r * d, xr);
-                db.get(r * d, u);
-                float k = ib.get(r);
-                double s0 = 0;
-                double s1 = 0;
-                int i = 0;
-                for (; i + 1 < d; i += 2) {
-                    u[i] *= g[i];
-                    u[i + 1] *= g[i + 1];
-                    s0 += u[i] * xr[i];
-                    s1 += u[i + 1] * xr[i + 1];
+            RowRanges.forEach((int) x.rows(), d, (from, to) -> {
+                float[] xr = new float[d];
+                float[] u = new float[d];
+                for (int r = from; r < to; r++) {
+                    xb.get(r * d, xr);
+                    db.get(r * d, u);
+                    float k = ib.get(r);
+                    double s0 = 0;
+                    double s1 = 0;
+                    int i = 0;
+                    for (; i + 1 < d; i += 2) {
+                        u[i] *= g[i];
+                        u[i + 1] *= g[i + 1];
+                        s0 += u[i] * xr[i];
+                        s1 += u[i + 1] * xr[i + 1];
+                    }
+                    for (; i < d; i++) {
+                        u[i] *= g[i];
+                        s0 += u[i] * xr[i];
+                    }
+                    // mean(u * xh) with xh = x * k, and dx = k (u - xh m) = k u - x (k^2 m)
+                    float m = (float) ((s0 + s1) * k / d);
+                    float c = k * k * m;
+                    for (int j = 0; j < d; j++) {
+                        u[j] = k * u[j] - xr[j] * c;
+                    }
+                    ob.put(r * d, u);
                 }
-                for (; i < d; i++) {
-                    u[i] *= g[i];
-                    s0 += u[i] * xr[i];
-                }
-                // mean(u * xh) with xh = x * k, and dx = k (u - xh m) = k u - x (k^2 m)
-                float m = (float) ((s0 + s1) * k / d);
-                float c = k * k * m;
-                for (int j = 0; j < d; j++) {
-                    u[j] = k * u[j] - xr[j] * c;
-                }
-                ob.put(r * d, u);
-            }
+            });
             Reference.reachabilityFence(x);
             Reference.reachabilityFence(dy);
             Reference.reachabilityFence(inv);

@@ -5,6 +5,7 @@ import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.peft4j.adapters.linalg.RowRanges;
 
 /**
  * Rotary position embeddings in Hugging Face LLaMA's "rotate half" convention: within each head the first and second
@@ -13,7 +14,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * rope type says ({@link RopeScaling}).
  *
  * <p>The rotation is a plain loop over the array's native buffer: as ND4J element-wise ops on strided half-head
- * views it allocated four temporaries per call and cost more than the attention GEMMs.
+ * views it allocated four temporaries per call and cost more than the attention GEMMs. In float32 each token's row
+ * is read into a Java array once, and the tokens are split over the compute threads ({@link RowRanges}).
  */
 final class Rotary {
     private final int headDim;
@@ -84,27 +86,33 @@ final class Rotary {
             return;
         }
         FloatBuffer b = x.data().asNioFloat();
-        float[] cos = new float[half];
-        float[] sin = new float[half];
-        for (int r = 0; r < rows; r++) {
-            for (int p = 0; p < length; p++) {
+        int width = heads * headDim;
+        // One range of (sequence, position) rows per compute thread: each rotates its own tokens' heads.
+        RowRanges.forEach(rows * length, width, (from, to) -> {
+            float[] cos = new float[half];
+            float[] sin = new float[half];
+            float[] row = new float[width];
+            for (int token = from; token < to; token++) {
+                int r = token / length;
+                int p = token % length;
                 int table = ((t.rows() == 1 ? 0 : r) * t.length() + p) * half;
                 for (int i = 0; i < half; i++) {
                     cos[i] = (float) t.cos()[table + i];
                     sin[i] = (float) (sign * t.sin()[table + i]);
                 }
-                int base = (r * length + p) * heads * headDim;
+                b.get(token * width, row);
                 for (int h = 0; h < heads; h++) {
-                    int at = base + h * headDim;
+                    int at = h * headDim;
                     for (int i = 0; i < half; i++) {
-                        float x1 = b.get(at + i);
-                        float x2 = b.get(at + half + i);
-                        b.put(at + i, x1 * cos[i] - x2 * sin[i]);
-                        b.put(at + half + i, x2 * cos[i] + x1 * sin[i]);
+                        float x1 = row[at + i];
+                        float x2 = row[at + half + i];
+                        row[at + i] = x1 * cos[i] - x2 * sin[i];
+                        row[at + half + i] = x2 * cos[i] + x1 * sin[i];
                     }
                 }
+                b.put(token * width, row);
             }
-        }
+        });
         Reference.reachabilityFence(x);
     }
 
