@@ -44,6 +44,33 @@ public final class Bf16 {
         round(src, dst, OneDnnGemm.load() != null && Blas.host());
     }
 
+    /**
+     * {@code dst = bf16(src)} for the {@code dst.length()} elements of the whole c-order FLOAT {@code src} from element
+     * {@code from} on (rows of a matrix, say), without copying them out first.
+     */
+    public static void round(INDArray src, long from, INDArray dst) {
+        if (src.dataType() != DataType.FLOAT
+                || dst.dataType() != DataType.BFLOAT16
+                || from < 0
+                || from + dst.length() > src.length()) {
+            throw new IllegalArgumentException("Bf16.round: " + dst.length() + " FLOATs from element " + from + " of "
+                    + src.dataType() + " " + src.length() + " into " + dst.dataType() + " " + dst.length());
+        }
+        BytePointer at = address(src);
+        if (OneDnnGemm.load() != null && Blas.host()) {
+            OneDnnGemm.load().toBf16(at.position(at.position() + from * 4), address(dst), dst.length());
+        } else {
+            FloatBuffer in = src.data().asNioFloat();
+            ShortBuffer out =
+                    dst.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer();
+            for (int i = 0; i < dst.length(); i++) {
+                out.put((int) dst.offset() + i, bits(in.get((int) (src.offset() + from) + i)));
+            }
+        }
+        Reference.reachabilityFence(src);
+        Reference.reachabilityFence(dst);
+    }
+
     private static void round(INDArray src, INDArray dst, boolean dnnlPath) {
         if (src.dataType() != DataType.FLOAT || dst.dataType() != DataType.BFLOAT16 || src.length() != dst.length()) {
             throw new IllegalArgumentException("Bf16.round: FLOAT to BFLOAT16 of one length, found " + src.dataType()

@@ -156,9 +156,13 @@ final class CausalLmLoss {
         if (head.dataType() != DataType.BFLOAT16) {
             return new Blas.Block(x, (long) start * cols, cols);
         }
-        INDArray part = x.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
         INDArray rounded = scratch.get(key + ".bf16." + rows, rows, cols, DataType.BFLOAT16);
-        Bf16.round(part.isView() ? part.dup('c') : part, rounded);
+        if (x.ordering() == 'c' && !x.isView()) {
+            Bf16.round(x, (long) start * cols, rounded); // the rows straight from x, no copy of them per chunk
+        } else {
+            INDArray part = x.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
+            Bf16.round(part.dup('c'), rounded);
+        }
         return new Blas.Block(rounded, 0, cols);
     }
 

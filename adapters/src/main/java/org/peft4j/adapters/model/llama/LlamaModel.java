@@ -177,14 +177,14 @@ public final class LlamaModel {
         INDArray x = scratch.get("embedded", ids.length, config.hiddenSize());
         if (weights.embed().dataType() == x.dataType()) {
             Nd4j.pullRows(weights.embed(), x, 1, ids);
-        } else { // bf16 table: the rows, then their exact fp32 values
+        } else { // bf16 table: the rows, then their exact fp32 values (assign widens in place, no temporary)
             INDArray rows = scratch.get(
                     "embedded.bf16",
                     ids.length,
                     config.hiddenSize(),
                     weights.embed().dataType());
             Nd4j.pullRows(weights.embed(), rows, 1, ids);
-            x.assign(rows.castTo(x.dataType()));
+            x.assign(rows);
         }
         for (DecoderLayer layer : layers) {
             x = layer.forward(x, p);
