@@ -14,24 +14,29 @@ public final class Gemm {
     public static INDArray into(
             INDArray out, INDArray a, boolean transA, INDArray b, boolean transB, double alpha, double beta) {
         if (out.dataType() == DataType.BFLOAT16) {
-            // A bf16 weight changed in place (a residual taken out of W0): computed in fp32, rounded once.
+            // A bf16 weight changed in place (a residual taken out of W0): computed in fp32, rounded once. The fp32
+            // copy is freed at once: left to the collector, LaMDA's svd-residual init left one per target behind
+            // (270 MB at the bench shape, still resident in the training steps).
             INDArray f = out.castTo(DataType.FLOAT);
-            into(f, a, transA, b, transB, alpha, beta);
-            Bf16.round(f, out);
+            try {
+                into(f, a, transA, b, transB, alpha, beta);
+                Bf16.round(f, out);
+            } finally {
+                f.close();
+            }
             return out;
         }
         boolean bf16 = a.dataType() == DataType.BFLOAT16 || b.dataType() == DataType.BFLOAT16;
         if (bf16 && a.dataType() != b.dataType()) {
             // A bf16 weight times an fp32 adapter tensor: the weight's exact fp32 values, so the adapter's maths
             // stays fp32 (the hot base products round their fp32 input to bf16 on purpose, in TargetLinear).
-            return into(
-                    out,
-                    a.dataType() == DataType.BFLOAT16 ? a.castTo(DataType.FLOAT) : a,
-                    transA,
-                    b.dataType() == DataType.BFLOAT16 ? b.castTo(DataType.FLOAT) : b,
-                    transB,
-                    alpha,
-                    beta);
+            INDArray fa = a.dataType() == DataType.BFLOAT16 ? a.castTo(DataType.FLOAT) : a;
+            INDArray fb = b.dataType() == DataType.BFLOAT16 ? b.castTo(DataType.FLOAT) : b;
+            try {
+                return into(out, fa, transA, fb, transB, alpha, beta);
+            } finally {
+                (fa != a ? fa : fb).close(); // the one widened copy
+            }
         }
         if (whole(out)
                 && whole(a)
