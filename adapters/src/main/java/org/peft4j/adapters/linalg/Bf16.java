@@ -56,19 +56,8 @@ public final class Bf16 {
             throw new IllegalArgumentException("Bf16.round: " + dst.length() + " FLOATs from element " + from + " of "
                     + src.dataType() + " " + src.length() + " into " + dst.dataType() + " " + dst.length());
         }
-        BytePointer at = address(src);
-        if (OneDnnGemm.load() != null && Blas.host()) {
-            OneDnnGemm.load().toBf16(at.position(at.position() + from * 4), address(dst), dst.length());
-        } else {
-            FloatBuffer in = src.data().asNioFloat();
-            ShortBuffer out =
-                    dst.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer();
-            for (int i = 0; i < dst.length(); i++) {
-                out.put((int) dst.offset() + i, bits(in.get((int) (src.offset() + from) + i)));
-            }
-        }
-        Reference.reachabilityFence(src);
-        Reference.reachabilityFence(dst);
+        requireWhole(src);
+        convert(src, from, dst, OneDnnGemm.load() != null && Blas.host());
     }
 
     private static void round(INDArray src, INDArray dst, boolean dnnlPath) {
@@ -76,21 +65,25 @@ public final class Bf16 {
             throw new IllegalArgumentException("Bf16.round: FLOAT to BFLOAT16 of one length, found " + src.dataType()
                     + " " + src.length() + " -> " + dst.dataType() + " " + dst.length());
         }
+        convert(src, 0, dst, dnnlPath);
+    }
+
+    /** dst := bf16 of src's {@code dst.length()} elements from element {@code from}, through oneDNN or in Java. */
+    private static void convert(INDArray src, long from, INDArray dst, boolean dnnlPath) {
         if (dnnlPath) {
-            OneDnnGemm.load().toBf16(address(src), address(dst), src.length());
-            Reference.reachabilityFence(src);
-            Reference.reachabilityFence(dst);
-            return;
+            BytePointer at = address(src);
+            OneDnnGemm.load().toBf16(at.position(at.position() + from * 4), address(dst), dst.length());
+        } else {
+            FloatBuffer in = src.data().asNioFloat();
+            ShortBuffer out =
+                    dst.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer();
+            long offIn = src.offset() + from;
+            long offOut = dst.offset();
+            for (int i = 0; i < dst.length(); i++) {
+                out.put((int) offOut + i, bits(in.get((int) offIn + i)));
+            }
         }
-        FloatBuffer in = src.data().asNioFloat();
-        ShortBuffer out =
-                dst.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer();
-        long offIn = src.offset();
-        long offOut = dst.offset();
-        for (int i = 0; i < src.length(); i++) {
-            out.put((int) offOut + i, bits(in.get((int) offIn + i)));
-        }
-        Reference.reachabilityFence(src); // the NIO views do not keep the arrays alive
+        Reference.reachabilityFence(src); // the NIO views and pointers do not keep the arrays alive
         Reference.reachabilityFence(dst);
     }
 
@@ -115,10 +108,14 @@ public final class Bf16 {
     }
 
     private static BytePointer address(INDArray x) {
+        requireWhole(x);
+        return new BytePointer(x.data().addressPointer())
+                .position(x.offset() * x.dataType().width());
+    }
+
+    private static void requireWhole(INDArray x) {
         if (x.ordering() != 'c' || x.isView()) {
             throw new IllegalArgumentException("Bf16.round needs whole c-order arrays");
         }
-        return new BytePointer(x.data().addressPointer())
-                .position(x.offset() * x.dataType().width());
     }
 }

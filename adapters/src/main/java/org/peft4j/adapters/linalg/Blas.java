@@ -162,6 +162,26 @@ public final class Blas {
                 .position(element(x) * x.base().dataType().width());
     }
 
+    /**
+     * Whether arrays live in host memory and each is a whole FLOAT matrix or vector in c-order (offset 0, nothing
+     * beyond it in its buffer): what a Java loop indexing the array's NIO buffer from 0 may take.
+     */
+    public static boolean wholeHostFloats(INDArray... arrays) {
+        if (!host()) {
+            return false;
+        }
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT
+                    || a.ordering() != 'c'
+                    || a.offset() != 0
+                    || a.data().length() != a.length()
+                    || !a.isMatrix() && !a.isVector()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** A rank-2 c-order FLOAT matrix whose rows follow each other with no gap (what oneDNN's dense descs read). */
     static boolean denseFloat(INDArray x) {
         return x.dataType() == DataType.FLOAT

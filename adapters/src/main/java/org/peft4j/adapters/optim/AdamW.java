@@ -5,11 +5,11 @@ import java.nio.FloatBuffer;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.peft4j.adapters.core.AdapterParam;
+import org.peft4j.adapters.linalg.Blas;
 
 /**
  * AdamW (Loshchilov and Hutter 2019) as PyTorch implements it: decoupled decay {@code w -= lr wd w}, bias-corrected
@@ -57,7 +57,7 @@ public final class AdamW extends StepLoop {
         INDArray value = p.value();
         INDArray m = moments1.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
         INDArray v = moments2.computeIfAbsent(name, k -> Nd4j.zeros(value.dataType(), value.shape()));
-        if (Fused.applies(value, p.grad(), m, v)) {
+        if (Blas.wholeHostFloats(value, p.grad(), m, v)) { // else the ND4J ops below
             long from = (long) p.frozenRows() * p.columns();
             Fused.update(value, p.grad(), m, v, from, beta1, beta2, eps, weightDecay, lr, c1, c2);
             return;
@@ -85,22 +85,6 @@ public final class AdamW extends StepLoop {
         private static final int CHUNK = 4096;
 
         private Fused() {}
-
-        /** Whether the loop applies: float32 host arrays, each whole and c-order. */
-        static boolean applies(INDArray... arrays) {
-            if (!org.peft4j.adapters.linalg.Blas.host()) {
-                return false;
-            }
-            for (INDArray a : arrays) {
-                if (a.dataType() != DataType.FLOAT
-                        || a.ordering() != 'c'
-                        || a.offset() != 0
-                        || a.data().length() != a.length()) {
-                    return false;
-                }
-            }
-            return true;
-        }
 
         /** Updates elements {@code [from, length)} of w, m and v (the trainable rows) from g. */
         static void update(

@@ -75,19 +75,7 @@ final class RmsNorm {
 
     /** Whether the fused loop applies: float32 host arrays, each whole and c-order. */
     private boolean fused(INDArray... arrays) {
-        if (!Blas.host() || g == null) {
-            return false;
-        }
-        for (INDArray a : arrays) {
-            if (a.dataType() != DataType.FLOAT
-                    || a.ordering() != 'c'
-                    || a.offset() != 0
-                    || a.data().length() != a.length()
-                    || !a.isMatrix() && !a.isVector()) {
-                return false;
-            }
-        }
-        return true;
+        return g != null && Blas.wholeHostFloats(arrays);
     }
 
     /**
