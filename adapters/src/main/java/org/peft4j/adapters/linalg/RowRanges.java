@@ -22,7 +22,7 @@ public final class RowRanges {
     /** Below this many elements in all a loop stays on the caller: waking a worker costs tens of microseconds. */
     static final long MIN_ELEMENTS = 1 << 16;
 
-    private static final int THREADS = threads();
+    private static final int THREADS = fromEnvironment();
     private static final ForkJoinPool POOL = THREADS > 1
             ? new ForkJoinPool(
                     THREADS - 1,
@@ -40,6 +40,10 @@ public final class RowRanges {
 
     /** The threads a loop is split over. */
     public static int threads() {
+        return THREADS;
+    }
+
+    private static int fromEnvironment() {
         String omp = System.getenv("OMP_NUM_THREADS");
         if (omp != null) {
             try {
