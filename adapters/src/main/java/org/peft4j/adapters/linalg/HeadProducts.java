@@ -57,7 +57,8 @@ public final class HeadProducts {
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add_i)}, with a and b dense BFLOAT16
      * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
-     * FLOAT, and {@code add} null or a dense FLOAT as large as c added in the same pass (a mask, say).
+     * FLOAT (or BFLOAT16: accumulated in fp32 and rounded to nearest even as it is written), and {@code add} null or
+     * a dense FLOAT as large as a FLOAT c, added in the same pass (a mask, say).
      */
     public static void product(
             boolean transA,
@@ -71,23 +72,25 @@ public final class HeadProducts {
             INDArray b,
             INDArray c,
             INDArray add) {
-        if (add != null && (!Blas.denseFloat(add) || add.length() != (long) batch * m * n)) {
+        if (add != null && (!Blas.denseFloat(add) || add.length() != (long) batch * m * n || !Blas.denseFloat(c))) {
             throw new IllegalArgumentException("HeadProducts.product: the addend must be a dense FLOAT of "
-                    + (long) batch * m * n + " elements, as c, found " + add.dataType() + " "
-                    + add.shapeInfoToString());
+                    + (long) batch * m * n + " elements, as a FLOAT c, found " + add.dataType() + " "
+                    + add.shapeInfoToString() + " and c " + c.dataType());
         }
         long want = (long) batch * m * k + (long) batch * k * n + (long) batch * m * n;
         if (a.dataType() != DataType.BFLOAT16
                 || b.dataType() != DataType.BFLOAT16
-                || !Blas.denseFloat(c)
+                || !(Blas.denseFloat(c) || denseBf16(c))
                 || a.length() != (long) batch * m * k
                 || b.length() != (long) batch * k * n
                 || c.length() != (long) batch * m * n
                 || a.isView()
                 || b.isView()) {
-            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT of "
-                    + want + " elements in all, found " + a.dataType() + " " + a.length() + ", " + b.dataType() + " "
-                    + b.length() + ", " + c.dataType() + " " + c.length());
+            throw new IllegalArgumentException(
+                    "HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16 of "
+                            + want + " elements in all, found " + a.dataType() + " " + a.length() + ", " + b.dataType()
+                            + " "
+                            + b.length() + ", " + c.dataType() + " " + c.length());
         }
         dnnl().batchedBf16(
                         transA,
@@ -100,11 +103,52 @@ public final class HeadProducts {
                         Blas.address(a),
                         Blas.address(b),
                         Blas.address(c),
+                        c.dataType() == DataType.BFLOAT16,
                         add == null ? null : Blas.address(add));
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
         Reference.reachabilityFence(c);
         Reference.reachabilityFence(add);
+    }
+
+    /**
+     * p := the row softmax of the scores s, rounded to bf16 (nearest even) as it is written: s a dense FLOAT matrix, p
+     * a dense BFLOAT16 one of its shape.
+     */
+    public static void softmax(INDArray s, INDArray p) {
+        if (!Blas.denseFloat(s) || !denseBf16(p) || !s.equalShapes(p)) {
+            throw new IllegalArgumentException("HeadProducts.softmax: dense FLOAT scores into dense BFLOAT16 of the"
+                    + " same shape, found " + s.dataType() + " " + s.shapeInfoToString() + " and " + p.dataType()
+                    + " " + p.shapeInfoToString());
+        }
+        dnnl().softmaxToBf16(Blas.address(s), Blas.address(p), s.rows(), s.columns());
+        Reference.reachabilityFence(s);
+        Reference.reachabilityFence(p);
+    }
+
+    /**
+     * With p = softmax(s) row by row and g = dL/dp, both dense BFLOAT16 of one shape: g := dL/ds = p * (g -
+     * rowsum(p * g)), computed in fp32 and rounded to bf16 as it is written, in place.
+     */
+    public static void softmaxBackward(INDArray p, INDArray g) {
+        if (!denseBf16(p) || !denseBf16(g) || !p.equalShapes(g)) {
+            throw new IllegalArgumentException("HeadProducts.softmaxBackward: two dense BFLOAT16 of one shape, found "
+                    + p.dataType() + " " + p.shapeInfoToString() + " and " + g.dataType() + " "
+                    + g.shapeInfoToString());
+        }
+        dnnl().softmaxBackwardBf16(Blas.address(p), Blas.address(g), p.rows(), p.columns());
+        Reference.reachabilityFence(p);
+        Reference.reachabilityFence(g);
+    }
+
+    /** A whole c-order BFLOAT16 matrix, rows following each other with no gap. */
+    private static boolean denseBf16(INDArray x) {
+        return x.dataType() == DataType.BFLOAT16
+                && x.rank() == 2
+                && x.ordering() == 'c'
+                && !x.isView()
+                && x.stride(1) == 1
+                && (x.rows() == 1 || x.stride(0) == x.columns());
     }
 
     private static void check(INDArray x, INDArray headMajor, int rows, int heads, int headDim) {

@@ -133,10 +133,21 @@ final class OneDnnGemm implements GemmBackend {
         perThread.get().softmax(rows, cols)[1].run(p, g);
     }
 
+    /** p (dense {@code rows x cols} BFLOAT16) := softmax of each row of the dense FLOAT s, rounded to nearest even. */
+    void softmaxToBf16(Pointer s, Pointer p, long rows, long cols) {
+        perThread.get().bf16Softmax(rows, cols)[0].run(s, p);
+    }
+
+    /** As {@link #softmaxBackward} on dense BFLOAT16 p and g (computed in fp32, g rounded as it is written). */
+    void softmaxBackwardBf16(Pointer p, Pointer g, long rows, long cols) {
+        perThread.get().bf16Softmax(rows, cols)[1].run(p, g);
+    }
+
     /**
-     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, bf16 operands into fp32, every
-     * matrix dense and the batch outermost (a holds {@code batch} row-major m x k matrices, or k x m ones when
-     * transposed); {@code add}, dense fp32 and as large as c, is added in the same pass, or null.
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, bf16 operands into fp32 (or, with
+     * {@code bf16Out}, into bf16 rounded as written), every matrix dense and the batch outermost (a holds
+     * {@code batch} row-major m x k matrices, or k x m ones when transposed); {@code add}, dense fp32 and as large as
+     * c, is added in the same pass, or null.
      */
     void batchedBf16(
             boolean transA,
@@ -149,10 +160,12 @@ final class OneDnnGemm implements GemmBackend {
             Pointer a,
             Pointer b,
             Pointer c,
+            boolean bf16Out,
             Pointer add) {
         OneDnnPrimitives.Bound p = perThread
                 .get()
-                .batched(new OneDnnPrimitives.Batched(transA, transB, batch, m, n, k, (float) alpha, add != null));
+                .batched(new OneDnnPrimitives.Batched(
+                        transA, transB, batch, m, n, k, (float) alpha, add != null, bf16Out));
         if (add == null) {
             p.run(a, b, c);
         } else {

@@ -54,7 +54,17 @@ final class OneDnnPrimitives {
 
     record PackedKey(OneDnnGemm.Packed weight, int m) {}
 
-    record Batched(boolean transA, boolean transB, int batch, int m, int n, int k, float alpha, boolean add) {}
+    /** A batched bf16 product's shape; {@code bf16Out}: c is rounded to bf16 as it is written, else fp32. */
+    record Batched(
+            boolean transA,
+            boolean transB,
+            int batch,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            boolean add,
+            boolean bf16Out) {}
 
     /** A strided copy's layouts; {@link #key()} compares them by content, as arrays are not. */
     record Copy(long[] dims, long[] srcStrides, DataType srcType, long[] dstStrides, DataType dstType) {
@@ -74,6 +84,7 @@ final class OneDnnPrimitives {
     final stream stream;
     private final Map<Key, Bound> primitives = new HashMap<>();
     private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
+    private final Map<Shape, Bound[]> bf16Softmaxes = new HashMap<>();
     private final Map<Long, Bound[]> swishes = new HashMap<>();
     private final Map<Batched, Bound> batched = new HashMap<>();
     private final Map<String, Bound> copies = new HashMap<>();
@@ -98,8 +109,10 @@ final class OneDnnPrimitives {
                     new long[] {x.batch(), x.k(), x.n()},
                     x.transB() ? new long[] {kn, 1, x.k()} : new long[] {kn, x.n(), 1},
                     memory.data_type.bf16);
-            memory.desc dst =
-                    strided(new long[] {x.batch(), x.m(), x.n()}, new long[] {(long) x.m() * x.n(), x.n(), 1}, f32);
+            memory.desc dst = strided(
+                    new long[] {x.batch(), x.m(), x.n()},
+                    new long[] {(long) x.m() * x.n(), x.n(), 1},
+                    x.bf16Out() ? memory.data_type.bf16 : f32);
             post_ops ops = new post_ops();
             scale(ops, x.alpha());
             // The addend as a binary post-op after the scale, laid out as dst: a broadcast one (1 x m x n) made
@@ -244,6 +257,46 @@ final class OneDnnPrimitives {
             return new Bound[] {
                 new Bound(stream, new softmax_forward(fpd), f, data),
                 new Bound(stream, new softmax_backward(bpd), b, data, diff)
+            };
+        });
+    }
+
+    /**
+     * Row softmax of rows x cols with bf16 probabilities: forward (s, p) from fp32 scores s into bf16 p, and backward
+     * (p, g) with g := dL/ds in place, p and g bf16 (oneDNN 3.13 has a JIT backward for all-f32 or all-bf16 operands
+     * only; it computes in fp32 inside).
+     */
+    Bound[] bf16Softmax(long rows, long cols) {
+        return bf16Softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
+            LongPointer dims = new LongPointer(new long[] {rows, cols});
+            memory.desc scores = new memory.desc(dims, memory.data_type.f32, memory.format_tag.ab);
+            memory.desc probs = new memory.desc(dims, memory.data_type.bf16, memory.format_tag.ab);
+            softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
+                    cpu,
+                    dnnl.prop_kind.forward_training,
+                    dnnl.algorithm.softmax_accurate,
+                    scores,
+                    probs,
+                    1,
+                    new primitive_attr(),
+                    false);
+            softmax_backward.primitive_desc bpd = new softmax_backward.primitive_desc(
+                    cpu, dnnl.algorithm.softmax_accurate, probs, probs, probs, 1, fpd, new primitive_attr(), false);
+            Pointer none = new Pointer();
+            memory s = new memory(scores, cpu, none);
+            memory p = new memory(probs, cpu, none);
+            memory pb = new memory(probs, cpu, none);
+            memory g = new memory(probs, cpu, none);
+            IntMemoryMap f = new IntMemoryMap();
+            f.put(DNNL_ARG_SRC, s);
+            f.put(DNNL_ARG_DST, p);
+            IntMemoryMap b = new IntMemoryMap();
+            b.put(DNNL_ARG_DST, pb);
+            b.put(DNNL_ARG_DIFF_DST, g);
+            b.put(DNNL_ARG_DIFF_SRC, g); // in place
+            return new Bound[] {
+                new Bound(stream, new softmax_forward(fpd), f, s, p),
+                new Bound(stream, new softmax_backward(bpd), b, pb, g)
             };
         });
     }

@@ -112,6 +112,70 @@ class HeadProductsTest {
     }
 
     @Test
+    void aBf16ProductIsTheFp32ProductRoundedAsItIsWritten() {
+        SplittableRandom rng = new SplittableRandom(5);
+        int batch = 2, m = 12, n = 9, k = 7;
+        INDArray a = Bf16.of(random((long) batch * m * k, rng));
+        INDArray b = Bf16.of(random((long) batch * k * n, rng));
+        INDArray f = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
+        INDArray h = Nd4j.create(DataType.BFLOAT16, (long) batch * m, n);
+        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, f, null);
+        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, h, null);
+        for (long i = 0; i < f.length(); i++) {
+            assertEquals(Bf16.value(Bf16.bits(f.getFloat(i))), h.getFloat(i), 0f, "element " + i);
+        }
+    }
+
+    @Test
+    void softmaxIntoBf16IsTheFp32SoftmaxRounded() {
+        SplittableRandom rng = new SplittableRandom(9);
+        int rows = 6, cols = 37;
+        INDArray s = random((long) rows * cols, rng).muli(4).reshape(rows, cols);
+        s.putScalar(2, 5, -1e9); // a masked score
+        INDArray f = s.dup();
+        RowSoftmax.forward(f);
+        INDArray p = Nd4j.create(DataType.BFLOAT16, rows, cols);
+        HeadProducts.softmax(s, p);
+        for (int r = 0; r < rows; r++) {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) {
+                assertEquals(Bf16.value(Bf16.bits(f.getFloat(r, c))), p.getFloat(r, c), 0f, r + "," + c);
+                sum += p.getDouble(r, c);
+            }
+            assertEquals(1.0, sum, cols * 0x1p-9, "row " + r + " sums to one up to rounding");
+        }
+        assertEquals(0f, p.getFloat(2, 5), 0f, "masked");
+    }
+
+    @Test
+    void softmaxBackwardOnBf16MatchesDoublePrecisionOfTheBf16Values() {
+        SplittableRandom rng = new SplittableRandom(13);
+        int rows = 5, cols = 29;
+        INDArray s = random((long) rows * cols, rng).muli(3).reshape(rows, cols);
+        INDArray p = Nd4j.create(DataType.BFLOAT16, rows, cols);
+        HeadProducts.softmax(s, p);
+        INDArray g = Bf16.of(random((long) rows * cols, rng).reshape(rows, cols));
+        INDArray want = Nd4j.create(DataType.DOUBLE, rows, cols);
+        for (int r = 0; r < rows; r++) {
+            double dot = 0;
+            for (int c = 0; c < cols; c++) {
+                dot += p.getDouble(r, c) * g.getDouble(r, c);
+            }
+            for (int c = 0; c < cols; c++) {
+                want.putScalar(r, c, p.getDouble(r, c) * (g.getDouble(r, c) - dot));
+            }
+        }
+        HeadProducts.softmaxBackward(p, g);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                double w = want.getDouble(r, c);
+                // Computed in fp32, then rounded to bf16 once: half a unit in the 8th significant bit.
+                assertEquals(w, g.getDouble(r, c), Math.abs(w) * 0x1p-8 + 1e-6, r + "," + c);
+            }
+        }
+    }
+
+    @Test
     void refusesOperandsOfTheWrongTypeOrSize() {
         INDArray a = Nd4j.create(DataType.BFLOAT16, 4, 3);
         INDArray f = Nd4j.create(DataType.FLOAT, 3, 2);
@@ -119,6 +183,14 @@ class HeadProductsTest {
         var e = assertThrows(
                 IllegalArgumentException.class, () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, f, c, null));
         assertTrue(e.getMessage().contains("dense BFLOAT16 x BFLOAT16 -> FLOAT"), e.getMessage());
+        INDArray b = Nd4j.create(DataType.BFLOAT16, 3, 2);
+        INDArray c16 = Nd4j.create(DataType.BFLOAT16, 4, 2);
+        var addend = assertThrows(
+                IllegalArgumentException.class,
+                () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, b, c16, Nd4j.create(DataType.FLOAT, 4, 2)));
+        assertTrue(addend.getMessage().contains("as a FLOAT c"), addend.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> HeadProducts.softmax(c, c));
+        assertThrows(IllegalArgumentException.class, () -> HeadProducts.softmaxBackward(c16, c));
         assertThrows(
                 IllegalArgumentException.class,
                 () -> HeadProducts.toHeadMajor(

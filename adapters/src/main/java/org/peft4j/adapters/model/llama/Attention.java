@@ -5,7 +5,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.core.TargetLinear;
-import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.Blas;
 import org.peft4j.adapters.linalg.Blas.Block;
 import org.peft4j.adapters.linalg.HeadProducts;
@@ -19,12 +18,11 @@ import org.peft4j.adapters.linalg.RowSoftmax;
  * reached by offset and leading dimension ({@link Blas}), so no permuted copies are made. Per sequence the scores of
  * all heads form one (heads*T x keys) matrix, masked and soft-maxed in one operation each. Backward recomputes those
  * probabilities from the kept q and k instead of storing them per layer (batch 4, 16 heads, T = 512 would be 64 MB
- * per layer): one extra GEMM per head buys a layer's worth of memory.
+ * per layer in fp32): one extra GEMM per head buys a layer's worth of memory.
  *
  * <p>In a bf16 model, where oneDNN runs the products, a pass without a KV cache (training, scoring) multiplies in
- * bf16 as torch's bf16 attention does: q, k, v, dO, the probabilities and dS are rounded to bf16 (nearest even) as
- * each product's input, copied head-major ({@link HeadProducts}), and the products accumulate and land in fp32;
- * scores, masks, softmax and all gradients stay fp32. Cached generation, and every other backend, multiply in fp32.
+ * bf16 on head-major copies, as torch's bf16 attention does ({@link HeadMajorAttention}: bf16 probabilities, kept
+ * for backward up to a per-layer budget). Cached generation, and every other backend, multiply in fp32.
  */
 final class Attention {
     private final int layer;
@@ -42,6 +40,7 @@ final class Attention {
     private final Rotary rotary;
     private final Scratch scratch;
     private final Scratch shared;
+    private final HeadMajorAttention headMajor;
     private Pass pass;
     private INDArray qs;
     private INDArray ks;
@@ -71,6 +70,7 @@ final class Attention {
         this.rotary = rotary;
         this.scratch = new Scratch(q.computeType());
         this.bf16 = q.weight().dataType() == DataType.BFLOAT16;
+        this.headMajor = new HeadMajorAttention(heads, kvHeads, headDim, scale, shared, scratch);
     }
 
     /** Whether q, k or v has an adapter that reads its input h in backward (then h must be kept). */
@@ -108,16 +108,14 @@ final class Attention {
             vs = vy;
             kvRowsPerSequence = len;
         }
-        int keys = p.keys();
-        INDArray probs = shared.get("attn.probs", (long) heads * len, keys);
         boolean keep = p.train() && o.needsInputKept();
         INDArray out =
                 (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
         headMajorPass = bf16 && p.cache() == null && HeadProducts.available();
         if (headMajorPass) {
-            forwardHeadMajor(probs, out);
+            headMajor.forward(pass, qs, ks, vs, len > 1 ? causalMask(DataType.FLOAT) : null, out);
         } else {
-            forwardProducts(probs, out);
+            forwardProducts(shared.get("attn.probs", (long) heads * len, p.keys()), out);
         }
         return o.forward(out, p.train());
     }
@@ -144,21 +142,6 @@ final class Attention {
         }
     }
 
-    /** As {@link #forwardProducts}, with bf16 products on head-major operands ({@link #backwardHeadMajor}). */
-    private void forwardHeadMajor(INDArray probs, INDArray out) {
-        int len = pass.length();
-        INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
-        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray oh = shared.get("attn.oh", (long) heads * len, headDim);
-        for (int b = 0; b < pass.rows(); b++) {
-            probabilitiesHeadMajor(b, probs);
-            HeadProducts.toHeadMajor(vs, (long) b * len, len, kvHeads, headDim, vh);
-            Bf16.round(probs, ph);
-            HeadProducts.product(false, false, kvHeads, groupRows(), headDim, len, 1.0, ph, vh, oh, null);
-            HeadProducts.fromHeadMajor(oh, out, (long) b * len, len, heads, headDim);
-        }
-    }
-
     /**
      * Softmax backward per head: with P the probabilities and dP = dO V^T, dS = P * (dP - rowsum(P * dP)); then
      * dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO (summed over the query heads sharing a key/value head).
@@ -173,7 +156,7 @@ final class Attention {
         INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim);
         INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim);
         if (headMajorPass) {
-            backwardHeadMajor(dO, dq, dk, dv);
+            headMajor.backward(pass, qs, ks, vs, len > 1 ? causalMask(DataType.FLOAT) : null, dO, dq, dk, dv);
         } else {
             backwardProducts(dO, dq, dk.assign(0), dv.assign(0));
         }
@@ -246,64 +229,6 @@ final class Attention {
                         kv(dk, b, g));
             }
         }
-    }
-
-    /**
-     * dq, dk, dv := the gradients, as {@link #backwardProducts} but with bf16 products on head-major operands. A key
-     * or value head's gradient sums over the query heads of its group: those heads' rows are adjacent head-major,
-     * so one product per group makes the sum.
-     */
-    private void backwardHeadMajor(INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
-        int len = pass.length();
-        INDArray probs = shared.get("attn.probs", (long) heads * len, len);
-        INDArray dP = shared.get("attn.dP", (long) heads * len, len);
-        INDArray tmp = shared.get("attn.tmp", (long) heads * len, len);
-        INDArray ph = shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
-        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
-        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray dOh = shared.get("attn.dOh", (long) heads * len, headDim, DataType.BFLOAT16);
-        INDArray qGrad = shared.get("attn.oh", (long) heads * len, headDim);
-        INDArray kvGrad = shared.get("attn.kvh", (long) kvHeads * len, headDim);
-        int gr = groupRows();
-        for (int b = 0; b < pass.rows(); b++) {
-            long row0 = (long) b * len;
-            probabilitiesHeadMajor(b, probs);
-            HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
-            HeadProducts.toHeadMajor(dO, row0, len, heads, headDim, dOh);
-            Bf16.round(probs, ph);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, 1.0, ph, dOh, kvGrad, null); // P^T dO
-            HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
-            HeadProducts.product(false, true, kvHeads, gr, len, headDim, 1.0, dOh, vh, dP, null); // dO V^T
-            RowSoftmax.backward(probs, dP, tmp); // dP := dS
-            Bf16.round(dP, ph);
-            HeadProducts.product(false, false, kvHeads, gr, headDim, len, scale, ph, kh, qGrad, null); // scale dS K
-            HeadProducts.fromHeadMajor(qGrad, dq, row0, len, heads, headDim);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, scale, ph, qh, kvGrad, null); // scale dS^T Q
-            HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
-        }
-    }
-
-    /**
-     * As {@link #probabilities} on head-major bf16 copies of sequence b's q and k, which it leaves in the shared
-     * buffers attn.qh and attn.kh for the products that follow.
-     */
-    private void probabilitiesHeadMajor(int b, INDArray probs) {
-        int len = pass.length();
-        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
-        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        HeadProducts.toHeadMajor(qs, (long) b * len, len, heads, headDim, qh);
-        HeadProducts.toHeadMajor(ks, (long) b * len, len, kvHeads, headDim, kh);
-        // The causal mask is added inside the product; the padding mask after it.
-        INDArray causal = len > 1 ? causalMask(DataType.FLOAT) : null;
-        HeadProducts.product(false, true, kvHeads, groupRows(), len, headDim, scale, qh, kh, probs, causal);
-        addPadding(b, probs);
-        RowSoftmax.forward(probs);
-    }
-
-    /** The query rows a key/value head serves in one sequence: its group's heads times T. */
-    private int groupRows() {
-        return heads / kvHeads * pass.length();
     }
 
     /** probs (heads*T x keys) = softmax(scale q k^T + causal mask + padding mask) for every head of sequence b. */

@@ -1,0 +1,186 @@
+package org.peft4j.adapters.model.llama;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.linalg.Blas;
+import org.peft4j.adapters.linalg.GemmBackend;
+
+/**
+ * The bf16 head-major attention on its own (GQA: 4 query heads over 2 key/value heads; the second sequence padded on
+ * the left): forward and backward against a double-precision attention on the same inputs, within what bf16 operands
+ * cost; and keeping the probabilities for backward against recomputing them, to the bit.
+ */
+class HeadMajorAttentionTest {
+    private static final int ROWS = 2, LEN = 6, HEADS = 4, KV_HEADS = 2, HEAD_DIM = 8;
+    private static final double SCALE = 1.0 / Math.sqrt(HEAD_DIM);
+
+    private GemmBackend before;
+
+    @BeforeEach
+    void useOneDnn() {
+        before = Blas.use(Blas.choose("onednn"));
+    }
+
+    @AfterEach
+    void restore() {
+        Blas.use(before);
+    }
+
+    @Test
+    void forwardAndBackwardMatchDoublePrecisionAttentionWithinBf16Rounding() {
+        Inputs in = Inputs.of(7);
+        Result got = run(in, HeadMajorAttention.KEEP_BYTES);
+        Result want = reference(in);
+        // bf16 keeps 8 significant bits: q, k, v, dO, P, dP and dS each rounded once (0.4% each at worst).
+        assertClose(want.out, got.out, 0.01, "out");
+        assertClose(want.dq, got.dq, 0.02, "dq");
+        assertClose(want.dk, got.dk, 0.02, "dk");
+        assertClose(want.dv, got.dv, 0.01, "dv");
+    }
+
+    @Test
+    void keptProbabilitiesGiveTheBitsThatRecomputedOnesGive() {
+        Inputs in = Inputs.of(11);
+        Result kept = run(in, HeadMajorAttention.KEEP_BYTES);
+        Result recomputed = run(in, 0);
+        assertTrue(kept.layerBytes > 0, "the layer kept its probabilities");
+        assertEquals(0, recomputed.layerBytes, "nothing kept under a zero budget");
+        assertArrayEquals(kept.out.data().asFloat(), recomputed.out.data().asFloat(), "out");
+        assertArrayEquals(kept.dq.data().asFloat(), recomputed.dq.data().asFloat(), "dq");
+        assertArrayEquals(kept.dk.data().asFloat(), recomputed.dk.data().asFloat(), "dk");
+        assertArrayEquals(kept.dv.data().asFloat(), recomputed.dv.data().asFloat(), "dv");
+    }
+
+    @Test
+    void theBudgetKeepsTheBenchShapeAndNotLongSequencesOfA7bModel() {
+        Scratch s = new Scratch(DataType.FLOAT);
+        assertTrue(new HeadMajorAttention(16, 16, 64, 0.125, s, s).keeps(4, 512), "33.5 MB a layer");
+        assertTrue(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 256), "4 MB a layer");
+        assertFalse(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 2048), "268 MB a layer");
+    }
+
+    private record Inputs(INDArray q, INDArray k, INDArray v, INDArray dO, INDArray keyBias) {
+        static Inputs of(long seed) {
+            SplittableRandom rng = new SplittableRandom(seed);
+            return new Inputs(
+                    random(rng, ROWS * LEN, HEADS * HEAD_DIM, 2.0),
+                    random(rng, ROWS * LEN, KV_HEADS * HEAD_DIM, 2.0),
+                    random(rng, ROWS * LEN, KV_HEADS * HEAD_DIM, 1.0),
+                    random(rng, ROWS * LEN, HEADS * HEAD_DIM, 1.0),
+                    Nd4j.zeros(DataType.FLOAT, ROWS, LEN)
+                            .putScalar(1, 0, Pass.MASKED)
+                            .putScalar(1, 1, Pass.MASKED));
+        }
+    }
+
+    private record Result(INDArray out, INDArray dq, INDArray dk, INDArray dv, long layerBytes) {}
+
+    private static Result run(Inputs in, long keepBytes) {
+        long budget = HeadMajorAttention.keepBytes(keepBytes);
+        try {
+            Scratch shared = new Scratch(DataType.FLOAT);
+            Scratch layer = new Scratch(DataType.FLOAT);
+            HeadMajorAttention a = new HeadMajorAttention(HEADS, KV_HEADS, HEAD_DIM, SCALE, shared, layer);
+            Pass pass = new Pass(ROWS, LEN, 0, null, in.keyBias, null, true);
+            INDArray causal = Pass.causalMask(HEADS, LEN, 0, DataType.FLOAT);
+            INDArray out = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
+            INDArray dq = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
+            INDArray dk = Nd4j.create(DataType.FLOAT, ROWS * LEN, KV_HEADS * HEAD_DIM);
+            INDArray dv = Nd4j.create(DataType.FLOAT, ROWS * LEN, KV_HEADS * HEAD_DIM);
+            a.forward(pass, in.q, in.k, in.v, causal, out);
+            shared.get("attn.probs", (long) HEADS * LEN, LEN).assign(Float.NaN); // backward must not read stale scores
+            a.backward(pass, in.q, in.k, in.v, causal, in.dO, dq, dk, dv);
+            return new Result(out, dq, dk, dv, layer.bytes());
+        } finally {
+            HeadMajorAttention.keepBytes(budget);
+        }
+    }
+
+    /** Attention in double: P = softmax(scale q k^T + masks), out = P V, and its gradients from dO. */
+    private static Result reference(Inputs in) {
+        double[][] out = new double[ROWS * LEN][HEADS * HEAD_DIM];
+        double[][] dq = new double[ROWS * LEN][HEADS * HEAD_DIM];
+        double[][] dk = new double[ROWS * LEN][KV_HEADS * HEAD_DIM];
+        double[][] dv = new double[ROWS * LEN][KV_HEADS * HEAD_DIM];
+        for (int b = 0; b < ROWS; b++) {
+            for (int h = 0; h < HEADS; h++) {
+                int g = h / (HEADS / KV_HEADS);
+                for (int i = 0; i < LEN; i++) {
+                    int qi = b * LEN + i;
+                    double[] p = new double[LEN];
+                    double max = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < LEN; j++) {
+                        double qk = 0;
+                        for (int d = 0; d < HEAD_DIM; d++) {
+                            qk += in.q.getDouble(qi, h * HEAD_DIM + d) * in.k.getDouble(b * LEN + j, g * HEAD_DIM + d);
+                        }
+                        // The masks are added in float, as the model adds them: a masked score loses its q.k (the
+                        // float spacing at 1e9 is 64), so a row with every key masked is uniform over the keys
+                        // masked once, not the softmax of its q.k.
+                        float s = (float) (SCALE * qk) + (j > i ? (float) Pass.MASKED : 0f);
+                        p[j] = s + (float) in.keyBias.getDouble(b, j);
+                        max = Math.max(max, p[j]);
+                    }
+                    double sum = 0;
+                    for (int j = 0; j < LEN; j++) {
+                        p[j] = Math.exp(p[j] - max);
+                        sum += p[j];
+                    }
+                    double[] dP = new double[LEN];
+                    double dot = 0;
+                    for (int j = 0; j < LEN; j++) {
+                        p[j] /= sum;
+                        for (int d = 0; d < HEAD_DIM; d++) {
+                            double vj = in.v.getDouble(b * LEN + j, g * HEAD_DIM + d);
+                            double dOi = in.dO.getDouble(qi, h * HEAD_DIM + d);
+                            out[qi][h * HEAD_DIM + d] += p[j] * vj;
+                            dv[b * LEN + j][g * HEAD_DIM + d] += p[j] * dOi;
+                            dP[j] += dOi * vj;
+                        }
+                        dot += p[j] * dP[j];
+                    }
+                    for (int j = 0; j < LEN; j++) {
+                        double dS = p[j] * (dP[j] - dot);
+                        for (int d = 0; d < HEAD_DIM; d++) {
+                            dq[qi][h * HEAD_DIM + d] += SCALE * dS * in.k.getDouble(b * LEN + j, g * HEAD_DIM + d);
+                            dk[b * LEN + j][g * HEAD_DIM + d] += SCALE * dS * in.q.getDouble(qi, h * HEAD_DIM + d);
+                        }
+                    }
+                }
+            }
+        }
+        return new Result(matrix(out), matrix(dq), matrix(dk), matrix(dv), 0);
+    }
+
+    private static void assertClose(INDArray want, INDArray got, double tol, String what) {
+        double rel = got.castTo(DataType.DOUBLE).sub(want).norm2Number().doubleValue()
+                / want.norm2Number().doubleValue();
+        assertTrue(rel < tol, what + ": relative difference " + rel);
+        assertTrue(rel > 0, what + ": bf16 operands must leave some difference");
+    }
+
+    private static INDArray matrix(double[][] x) {
+        return Nd4j.createFromArray(x);
+    }
+
+    private static INDArray random(SplittableRandom rng, int rows, int cols, double std) {
+        float[][] x = new float[rows][cols];
+        for (float[] row : x) {
+            for (int j = 0; j < cols; j++) {
+                row[j] = (float) (std * rng.nextGaussian());
+            }
+        }
+        return Nd4j.createFromArray(x);
+    }
+}
