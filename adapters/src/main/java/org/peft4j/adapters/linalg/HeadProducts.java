@@ -17,10 +17,11 @@ public final class HeadProducts {
 
     /**
      * Whether attention should use this here: the products go to oneDNN ({@link Blas#backend()}) on a CPU with bf16
-     * dot-product instructions (elsewhere oneDNN 2.5 has no fast bf16 kernel for these shapes).
+     * dot-product instructions (elsewhere oneDNN has no fast bf16 kernel for these shapes), where oneDNN has a JIT
+     * kernel for a product with a broadcast addend (the causal mask).
      */
     public static boolean available() {
-        return Blas.backend() instanceof OneDnnGemm d && d.fastBf16();
+        return Blas.backend() instanceof OneDnnGemm d && d.fastBf16() && d.broadcastAddendIsFast();
     }
 
     /**
@@ -58,7 +59,7 @@ public final class HeadProducts {
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add_i)}, with a and b dense BFLOAT16
      * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
      * FLOAT (or BFLOAT16: accumulated in fp32 and rounded to nearest even as it is written), and {@code add} null or
-     * a dense FLOAT as large as a FLOAT c, added in the same pass (a mask, say).
+     * one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a mask, say; FLOAT c only).
      */
     public static void product(
             boolean transA,
@@ -72,10 +73,10 @@ public final class HeadProducts {
             INDArray b,
             INDArray c,
             INDArray add) {
-        if (add != null && (!Blas.denseFloat(add) || add.length() != (long) batch * m * n || !Blas.denseFloat(c))) {
-            throw new IllegalArgumentException("HeadProducts.product: the addend must be a dense FLOAT of "
-                    + (long) batch * m * n + " elements, as a FLOAT c, found " + add.dataType() + " "
-                    + add.shapeInfoToString() + " and c " + c.dataType());
+        if (add != null && (!Blas.denseFloat(add) || add.length() != (long) m * n || !Blas.denseFloat(c))) {
+            throw new IllegalArgumentException("HeadProducts.product: the addend must be one dense FLOAT " + m + " x "
+                    + n + " matrix, for a FLOAT c, found " + add.dataType() + " " + add.shapeInfoToString()
+                    + " and c " + c.dataType());
         }
         long want = (long) batch * m * k + (long) batch * k * n + (long) batch * m * n;
         if (a.dataType() != DataType.BFLOAT16

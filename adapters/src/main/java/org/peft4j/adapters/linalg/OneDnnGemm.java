@@ -4,6 +4,8 @@ import org.bytedeco.dnnl.engine;
 import org.bytedeco.dnnl.global.dnnl;
 import org.bytedeco.dnnl.matmul;
 import org.bytedeco.dnnl.memory;
+import org.bytedeco.dnnl.post_ops;
+import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.reorder;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
@@ -117,6 +119,31 @@ final class OneDnnGemm implements GemmBackend {
         int isa = dnnl.dnnl_get_effective_cpu_isa();
         return (isa & dnnl.dnnl_cpu_isa_avx512_core_bf16) == dnnl.dnnl_cpu_isa_avx512_core_bf16;
     }
+
+    /**
+     * Whether a batched bf16 product with a broadcast addend (attention's causal mask, {@link #batchedBf16}) gets a
+     * JIT kernel on this CPU rather than oneDNN's reference one (which oneDNN 2.5 picked, ~1000x slower).
+     */
+    boolean broadcastAddendIsFast() {
+        String impl = broadcastAddendImpl;
+        if (impl == null) {
+            memory.desc src =
+                    OneDnnPrimitives.strided(new long[] {2, 64, 64}, new long[] {4096, 64, 1}, memory.data_type.bf16);
+            memory.desc dst =
+                    OneDnnPrimitives.strided(new long[] {2, 64, 64}, new long[] {4096, 64, 1}, memory.data_type.f32);
+            post_ops ops = new post_ops();
+            ops.append_binary(dnnl.algorithm.binary_add, OneDnnPrimitives.broadcastAddend(64, 64));
+            primitive_attr attr = new primitive_attr();
+            attr.set_post_ops(ops);
+            impl = new matmul.primitive_desc(cpu, src, src, dst, attr, false)
+                    .impl_info_str()
+                    .getString();
+            broadcastAddendImpl = impl;
+        }
+        return !impl.startsWith("ref");
+    }
+
+    private volatile String broadcastAddendImpl;
 
     /** {@code n} floats at {@code src} to bf16 at {@code dst}, rounded to nearest even (a reorder primitive). */
     void toBf16(Pointer src, Pointer dst, long n) {

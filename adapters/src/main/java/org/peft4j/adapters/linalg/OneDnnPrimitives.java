@@ -1,6 +1,7 @@
 package org.peft4j.adapters.linalg;
 
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_MULTIPLE_POST_OP_BASE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_ATTR_SCALES;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
@@ -27,6 +28,7 @@ import org.bytedeco.dnnl.reorder;
 import org.bytedeco.dnnl.softmax_backward;
 import org.bytedeco.dnnl.softmax_forward;
 import org.bytedeco.dnnl.stream;
+import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -95,12 +97,16 @@ final class OneDnnPrimitives {
         this.stream = new stream(cpu);
     }
 
-    /** A batched bf16 matmul (a, b, c) of shape {@code x}. */
+    /**
+     * A batched bf16 matmul (a, b, c) of shape {@code x}, or (a, b, c, add) with an addend of one m x n matrix that
+     * every batch member adds. alpha goes in as the source's scale (a runtime argument, bound here once), which
+     * scales the fp32 accumulator before the addend as an eltwise post-op would, at no cost measured, where the
+     * post-op took a 16 x 512 x 512 x 64 product from 1.27 to 1.68 ms.
+     */
     Bound batched(Batched x) {
         return batched.computeIfAbsent(x, y -> {
             long mk = (long) x.m() * x.k();
             long kn = (long) x.k() * x.n();
-            memory.data_type f32 = memory.data_type.f32;
             memory.desc src = strided(
                     new long[] {x.batch(), x.m(), x.k()},
                     x.transA() ? new long[] {mk, 1, x.m()} : new long[] {mk, x.k(), 1},
@@ -112,16 +118,21 @@ final class OneDnnPrimitives {
             memory.desc dst = strided(
                     new long[] {x.batch(), x.m(), x.n()},
                     new long[] {(long) x.m() * x.n(), x.n(), 1},
-                    x.bf16Out() ? memory.data_type.bf16 : f32);
+                    x.bf16Out() ? memory.data_type.bf16 : memory.data_type.f32);
             post_ops ops = new post_ops();
-            scale(ops, x.alpha());
-            // The addend as a binary post-op after the scale, laid out as dst: a broadcast one (1 x m x n) made
-            // oneDNN 2.5 fall back from brgemm to its reference kernel.
-            if (x.add()) {
-                ops.append_binary(dnnl.algorithm.binary_add, dst);
+            // One m x n addend broadcast over the batch (a causal mask): brgemm on oneDNN 3.13, where 2.5 fell back
+            // to its reference kernel; OneDnnGemm#broadcastAddendIsFast checks it on this CPU.
+            memory.desc addend = x.add() ? broadcastAddend(x.m(), x.n()) : null;
+            if (addend != null) {
+                ops.append_binary(dnnl.algorithm.binary_add, addend);
             }
-            return matmul(src, weights, dst, ops, x.add() ? dst : null);
+            return matmul(src, weights, dst, ops, addend, x.alpha());
         });
+    }
+
+    /** An m x n FLOAT matrix that every member of a batched product's dst adds. */
+    static memory.desc broadcastAddend(int m, int n) {
+        return strided(new long[] {1, m, n}, new long[] {(long) m * n, n, 1}, memory.data_type.f32);
     }
 
     /** x (m x k) times a packed weight: (x, out). */
@@ -142,9 +153,18 @@ final class OneDnnPrimitives {
      * binary post-op whose second input is laid out as {@code addend}.
      */
     private Bound matmul(memory.desc src, memory.desc weights, memory.desc dst, post_ops ops, memory.desc addend) {
+        return matmul(src, weights, dst, ops, addend, 1f);
+    }
+
+    /** As above, the source scaled by {@code srcScale} (a runtime scale, bound once) unless it is 1. */
+    private Bound matmul(
+            memory.desc src, memory.desc weights, memory.desc dst, post_ops ops, memory.desc addend, float srcScale) {
         primitive_attr attr = new primitive_attr();
         if (ops.len() > 0) {
             attr.set_post_ops(ops);
+        }
+        if (srcScale != 1f) {
+            attr.set_scales_mask(DNNL_ARG_SRC, 0);
         }
         matmul p = new matmul(new matmul.primitive_desc(cpu, src, weights, dst, attr, false));
         Pointer none = new Pointer();
@@ -155,6 +175,13 @@ final class OneDnnPrimitives {
         args.put(DNNL_ARG_SRC, s);
         args.put(DNNL_ARG_WEIGHTS, w);
         args.put(DNNL_ARG_DST, d);
+        if (srcScale != 1f) {
+            // The memory object owns its one float (allocated by oneDNN), so nothing on the Java side must outlive it.
+            memory scale = new memory(
+                    new memory.desc(new LongPointer(new long[] {1}), memory.data_type.f32, memory.format_tag.a), cpu);
+            new FloatPointer(scale.get_data_handle()).put(0, srcScale);
+            args.put(DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC, scale);
+        }
         if (addend == null) {
             return new Bound(stream, p, args, s, w, d);
         }

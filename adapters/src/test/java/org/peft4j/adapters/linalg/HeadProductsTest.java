@@ -95,8 +95,8 @@ class HeadProductsTest {
         int batch = 3, m = 8, n = 4, k = 6;
         INDArray a = Bf16.of(random((long) batch * m * k, rng));
         INDArray b = Bf16.of(random((long) batch * k * n, rng));
-        INDArray add = random((long) batch * m * n, rng).reshape((long) batch * m, n);
-        add.putScalar(m + 1, 2, -1e9); // a mask entry
+        INDArray add = random((long) m * n, rng).reshape(m, n); // one matrix, added to each of the batch's
+        add.putScalar(1, 2, -1e9); // a mask entry
         INDArray plain = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
         INDArray masked = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
         HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, plain, null);
@@ -104,7 +104,7 @@ class HeadProductsTest {
         for (int i = 0; i < batch; i++) {
             for (int r = 0; r < m; r++) {
                 for (int c = 0; c < n; c++) {
-                    double want = plain.getDouble((long) i * m + r, c) + add.getDouble((long) i * m + r, c);
+                    double want = plain.getDouble((long) i * m + r, c) + add.getDouble(r, c);
                     assertEquals(want, masked.getDouble((long) i * m + r, c), 1e-6 * Math.max(1, Math.abs(want)));
                 }
             }
@@ -188,7 +188,7 @@ class HeadProductsTest {
         var addend = assertThrows(
                 IllegalArgumentException.class,
                 () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, b, c16, Nd4j.create(DataType.FLOAT, 4, 2)));
-        assertTrue(addend.getMessage().contains("as a FLOAT c"), addend.getMessage());
+        assertTrue(addend.getMessage().contains("for a FLOAT c"), addend.getMessage());
         assertThrows(IllegalArgumentException.class, () -> HeadProducts.softmax(c, c));
         assertThrows(IllegalArgumentException.class, () -> HeadProducts.softmaxBackward(c16, c));
         assertThrows(

@@ -60,7 +60,8 @@ final class HeadMajorAttention {
     /**
      * out (tokens-first, rows*T x heads*headDim) := each head's probabilities times V.
      *
-     * @param causal the causal mask as large as one sequence's scores (heads*T x T), or null for T = 1
+     * @param causal the causal mask of one key/value head's group of query heads ((heads/kvHeads)*T x T), which every
+     *     group's scores add, or null for T = 1
      */
     void forward(Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray causal, INDArray out) {
         int len = pass.length();

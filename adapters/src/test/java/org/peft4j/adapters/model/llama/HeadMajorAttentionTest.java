@@ -93,7 +93,7 @@ class HeadMajorAttentionTest {
             Scratch layer = new Scratch(DataType.FLOAT);
             HeadMajorAttention a = new HeadMajorAttention(HEADS, KV_HEADS, HEAD_DIM, SCALE, shared, layer);
             Pass pass = new Pass(ROWS, LEN, 0, null, in.keyBias, null, true);
-            INDArray causal = Pass.causalMask(HEADS, LEN, 0, DataType.FLOAT);
+            INDArray causal = Pass.causalMask(HEADS / KV_HEADS, LEN, 0, DataType.FLOAT); // one group's
             INDArray out = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
             INDArray dq = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
             INDArray dk = Nd4j.create(DataType.FLOAT, ROWS * LEN, KV_HEADS * HEAD_DIM);
