@@ -56,7 +56,7 @@ public final class HeadProducts {
     }
 
     /**
-     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add_i)}, with a and b dense BFLOAT16
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, with a and b dense BFLOAT16
      * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
      * FLOAT (or BFLOAT16: accumulated in fp32 and rounded to nearest even as it is written), and {@code add} null or
      * one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a mask, say; FLOAT c only).
@@ -73,25 +73,58 @@ public final class HeadProducts {
             INDArray b,
             INDArray c,
             INDArray add) {
+        long mk = (long) m * k;
+        long kn = (long) k * n;
+        long mn = (long) m * n;
+        if (a.length() != batch * mk || b.length() != batch * kn || c.length() != batch * mn) {
+            throw new IllegalArgumentException(
+                    "HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16 of "
+                            + (batch * (mk + kn + mn)) + " elements in all, found " + a.dataType() + " " + a.length()
+                            + ", "
+                            + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
+        }
+        product(transA, transB, batch, m, n, k, alpha, a, mk, b, kn, c, mn, false, add);
+    }
+
+    /**
+     * As {@link #product(boolean, boolean, int, int, int, int, double, INDArray, INDArray, INDArray, INDArray)}, with
+     * batch member i of a, b and c starting {@code i * stride} elements into its array (a stride larger than one
+     * matrix takes the leading rows of each of a batch of larger ones: one half of every head), and {@code
+     * accumulate}: c_i += instead of c_i =.
+     */
+    public static void product(
+            boolean transA,
+            boolean transB,
+            int batch,
+            int m,
+            int n,
+            int k,
+            double alpha,
+            INDArray a,
+            long aStride,
+            INDArray b,
+            long bStride,
+            INDArray c,
+            long cStride,
+            boolean accumulate,
+            INDArray add) {
         if (add != null && (!Blas.denseFloat(add) || add.length() != (long) m * n || !Blas.denseFloat(c))) {
             throw new IllegalArgumentException("HeadProducts.product: the addend must be one dense FLOAT " + m + " x "
                     + n + " matrix, for a FLOAT c, found " + add.dataType() + " " + add.shapeInfoToString()
                     + " and c " + c.dataType());
         }
-        long want = (long) batch * m * k + (long) batch * k * n + (long) batch * m * n;
         if (a.dataType() != DataType.BFLOAT16
                 || b.dataType() != DataType.BFLOAT16
                 || !(Blas.denseFloat(c) || denseBf16(c))
-                || a.length() != (long) batch * m * k
-                || b.length() != (long) batch * k * n
-                || c.length() != (long) batch * m * n
                 || a.isView()
-                || b.isView()) {
-            throw new IllegalArgumentException(
-                    "HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16 of "
-                            + want + " elements in all, found " + a.dataType() + " " + a.length() + ", " + b.dataType()
-                            + " "
-                            + b.length() + ", " + c.dataType() + " " + c.length());
+                || b.isView()
+                || !holds(a, batch, aStride, (long) m * k)
+                || !holds(b, batch, bStride, (long) k * n)
+                || !holds(c, batch, cStride, (long) m * n)) {
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16, "
+                    + batch + " matrices each, " + m + " x " + k + " times " + k + " x " + n + " at strides " + aStride
+                    + ", " + bStride + ", " + cStride + ": found " + a.dataType() + " " + a.length() + ", "
+                    + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
         }
         dnnl().batchedBf16(
                         transA,
@@ -105,11 +138,18 @@ public final class HeadProducts {
                         Blas.address(b),
                         Blas.address(c),
                         c.dataType() == DataType.BFLOAT16,
+                        new long[] {aStride, bStride, cStride},
+                        accumulate,
                         add == null ? null : Blas.address(add));
         Reference.reachabilityFence(a);
         Reference.reachabilityFence(b);
         Reference.reachabilityFence(c);
         Reference.reachabilityFence(add);
+    }
+
+    /** Whether x holds {@code batch} matrices of {@code size} elements, {@code stride} apart. */
+    private static boolean holds(INDArray x, int batch, long stride, long size) {
+        return stride >= size && x.length() >= (batch - 1) * stride + size;
     }
 
     /**

@@ -171,10 +171,11 @@ final class OneDnnGemm implements GemmBackend {
     }
 
     /**
-     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, bf16 operands into fp32 (or, with
-     * {@code bf16Out}, into bf16 rounded as written), every matrix dense and the batch outermost (a holds
-     * {@code batch} row-major m x k matrices, or k x m ones when transposed); {@code add}, dense fp32 and as large as
-     * c, is added in the same pass, or null.
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)} (or {@code c_i +=} with
+     * {@code accumulate}), bf16 operands into fp32 (or, with {@code bf16Out}, into bf16 rounded as written), the batch
+     * outermost (a holds {@code batch} row-major m x k matrices, or k x m ones when transposed, {@code strides[0]}
+     * elements apart; b and c likewise, {@code strides[1]} and {@code strides[2]}); {@code add}, one dense fp32 m x n
+     * matrix that every c_i adds, or null.
      */
     void batchedBf16(
             boolean transA,
@@ -188,11 +189,25 @@ final class OneDnnGemm implements GemmBackend {
             Pointer b,
             Pointer c,
             boolean bf16Out,
+            long[] strides,
+            boolean accumulate,
             Pointer add) {
         OneDnnPrimitives.Bound p = perThread
                 .get()
                 .batched(new OneDnnPrimitives.Batched(
-                        transA, transB, batch, m, n, k, (float) alpha, add != null, bf16Out));
+                        transA,
+                        transB,
+                        batch,
+                        m,
+                        n,
+                        k,
+                        (float) alpha,
+                        add != null,
+                        bf16Out,
+                        strides[0],
+                        strides[1],
+                        strides[2],
+                        accumulate));
         if (add == null) {
             p.run(a, b, c);
         } else {

@@ -56,7 +56,11 @@ final class OneDnnPrimitives {
 
     record PackedKey(OneDnnGemm.Packed weight, int m) {}
 
-    /** A batched bf16 product's shape; {@code bf16Out}: c is rounded to bf16 as it is written, else fp32. */
+    /**
+     * A batched bf16 product's shape: {@code bf16Out}, c is rounded to bf16 as it is written, else fp32; the strides
+     * are the elements from one batch member's matrix to the next in a, b and c; {@code accumulate}, c += instead of
+     * c =.
+     */
     record Batched(
             boolean transA,
             boolean transB,
@@ -66,7 +70,11 @@ final class OneDnnPrimitives {
             int k,
             float alpha,
             boolean add,
-            boolean bf16Out) {}
+            boolean bf16Out,
+            long aStride,
+            long bStride,
+            long cStride,
+            boolean accumulate) {}
 
     /** A strided copy's layouts; {@link #key()} compares them by content, as arrays are not. */
     record Copy(long[] dims, long[] srcStrides, DataType srcType, long[] dstStrides, DataType dstType) {
@@ -105,21 +113,24 @@ final class OneDnnPrimitives {
      */
     Bound batched(Batched x) {
         return batched.computeIfAbsent(x, y -> {
-            long mk = (long) x.m() * x.k();
-            long kn = (long) x.k() * x.n();
+            long as = x.aStride();
+            long bs = x.bStride();
             memory.desc src = strided(
                     new long[] {x.batch(), x.m(), x.k()},
-                    x.transA() ? new long[] {mk, 1, x.m()} : new long[] {mk, x.k(), 1},
+                    x.transA() ? new long[] {as, 1, x.m()} : new long[] {as, x.k(), 1},
                     memory.data_type.bf16);
             memory.desc weights = strided(
                     new long[] {x.batch(), x.k(), x.n()},
-                    x.transB() ? new long[] {kn, 1, x.k()} : new long[] {kn, x.n(), 1},
+                    x.transB() ? new long[] {bs, 1, x.k()} : new long[] {bs, x.n(), 1},
                     memory.data_type.bf16);
             memory.desc dst = strided(
                     new long[] {x.batch(), x.m(), x.n()},
-                    new long[] {(long) x.m() * x.n(), x.n(), 1},
+                    new long[] {x.cStride(), x.n(), 1},
                     x.bf16Out() ? memory.data_type.bf16 : memory.data_type.f32);
             post_ops ops = new post_ops();
+            if (x.accumulate()) {
+                ops.append_sum(1f, 0, memory.data_type.undef);
+            }
             // One m x n addend broadcast over the batch (a causal mask): brgemm on oneDNN 3.13, where 2.5 fell back
             // to its reference kernel; OneDnnGemm#broadcastAddendIsFast checks it on this CPU.
             memory.desc addend = x.add() ? broadcastAddend(x.m(), x.n()) : null;

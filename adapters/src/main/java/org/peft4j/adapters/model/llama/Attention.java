@@ -113,7 +113,7 @@ final class Attention {
                 (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
         headMajorPass = bf16 && p.cache() == null && HeadProducts.available();
         if (headMajorPass) {
-            headMajor.forward(pass, qs, ks, vs, len > 1 ? causalMask(heads / kvHeads, DataType.FLOAT) : null, out);
+            headMajor.forward(pass, qs, ks, vs, out);
         } else {
             forwardProducts(shared.get("attn.probs", (long) heads * len, p.keys()), out);
         }
@@ -156,8 +156,7 @@ final class Attention {
         INDArray dk = shared.get("attn.dk", (long) rows * len, (long) kvHeads * headDim);
         INDArray dv = shared.get("attn.dv", (long) rows * len, (long) kvHeads * headDim);
         if (headMajorPass) {
-            headMajor.backward(
-                    pass, qs, ks, vs, len > 1 ? causalMask(heads / kvHeads, DataType.FLOAT) : null, dO, dq, dk, dv);
+            headMajor.backward(pass, qs, ks, vs, dO, dq, dk, dv);
         } else {
             backwardProducts(dO, dq, dk.assign(0), dv.assign(0));
         }
@@ -250,7 +249,7 @@ final class Attention {
                     headBlock(probs, hd));
         }
         if (len > 1) {
-            probs.addi(causalMask(heads, q.computeType()));
+            probs.addi(causalMask(q.computeType()));
         }
         addPadding(b, probs);
         RowSoftmax.forward(probs);
@@ -263,20 +262,16 @@ final class Attention {
         }
     }
 
-    /**
-     * This pass's {@link Pass#causalMask} tiled {@code tiles} times, one for all layers (its shape, tiles*T x past+T,
-     * fixes past): all heads for the per-head products, which add it as large as the scores; a key/value head's group
-     * of query heads for the head-major ones, which add one such matrix to every group's scores.
-     */
-    private INDArray causalMask(int tiles, DataType type) {
+    /** This pass's {@link Pass#causalMask}, one for all layers (its shape, heads*T x past+T, fixes past). */
+    private INDArray causalMask(DataType type) {
         int len = pass.length();
         int past = pass.past();
         return shared.constant(
-                "attn.causal." + tiles,
-                (long) tiles * len,
+                "attn.causal",
+                (long) heads * len,
                 past + len,
                 type,
-                mask -> mask.assign(Pass.causalMask(tiles, len, past, type)));
+                mask -> mask.assign(Pass.causalMask(heads, len, past, type)));
     }
 
     private int group(int head) {

@@ -2,6 +2,7 @@ package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.HeadProducts;
 
@@ -14,8 +15,12 @@ import org.peft4j.adapters.linalg.HeadProducts;
  * a bf16 dS, and makes dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO in fp32. A key/value head's gradient sums over
  * the query heads of its group: those heads' rows are adjacent head-major, so one product per group makes the sum.
  *
+ * <p>Causal halves: the first T/2 queries of a sequence see only the first T/2 keys, so they go as their own products
+ * against those keys (a quarter of the scores, all of them masked, is never made), and the other queries against all
+ * T. Every product, softmax and kept probability is then 3/4 of the full square.
+ *
  * <p>A training forward keeps each sequence's bf16 P for backward when a layer's P take at most {@link #KEEP_BYTES}
- * (33.5 MB at the bench shape: batch 4, 16 heads, T = 512); above that backward recomputes them, to the same bits.
+ * (25 MB at the bench shape: batch 4, 16 heads, T = 512); above that backward recomputes them, to the same bits.
  */
 final class HeadMajorAttention {
     /** The most bytes of bf16 probabilities a layer keeps from forward to backward. */
@@ -33,6 +38,12 @@ final class HeadMajorAttention {
     private boolean kept;
 
     /**
+     * One half of a sequence's queries: {@code rows} of them from {@code first} on, against its first {@code keys}
+     * keys; {@code name} tells its buffers apart.
+     */
+    private record Half(String name, int first, int rows, int keys) {}
+
+    /**
      * @param shared the model-wide buffers, dead between one layer's use and the next
      * @param layer this layer's own buffers, where kept probabilities live until backward
      */
@@ -47,7 +58,11 @@ final class HeadMajorAttention {
 
     /** Whether a training pass of {@code rows} sequences of {@code len} tokens keeps its probabilities. */
     boolean keeps(int rows, int len) {
-        return (long) rows * heads * len * len * DataType.BFLOAT16.width() <= keepBytes;
+        long perSequence = 0;
+        for (Half h : halves(len)) {
+            perSequence += (long) heads * h.rows * h.keys;
+        }
+        return rows * perSequence * DataType.BFLOAT16.width() <= keepBytes;
     }
 
     /** Sets the bytes a layer may keep (0: recompute always) and returns the previous limit: for tests. */
@@ -57,101 +72,230 @@ final class HeadMajorAttention {
         return before;
     }
 
-    /**
-     * out (tokens-first, rows*T x heads*headDim) := each head's probabilities times V.
-     *
-     * @param causal the causal mask of one key/value head's group of query heads ((heads/kvHeads)*T x T), which every
-     *     group's scores add, or null for T = 1
-     */
-    void forward(Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray causal, INDArray out) {
+    /** The first T/2 queries against the first T/2 keys, the rest against all T (one half only for T = 1). */
+    private static Half[] halves(int len) {
+        int first = len / 2;
+        Half all = new Half("b", first, len - first, len);
+        return first == 0 ? new Half[] {all} : new Half[] {new Half("a", 0, first, first), all};
+    }
+
+    /** out (tokens-first, rows*T x heads*headDim) := each head's probabilities times V. */
+    void forward(Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray out) {
         int len = pass.length();
         kept = pass.train() && keeps(pass.rows(), len);
+        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
         INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray oh = shared.get("attn.oh", (long) heads * len, headDim);
         for (int b = 0; b < pass.rows(); b++) {
             long row0 = (long) b * len;
-            INDArray p = probabilities(pass, b, kept ? kept(b, len) : shared(len), qs, ks, causal);
+            HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
-            HeadProducts.product(false, false, kvHeads, groupRows(len), headDim, len, 1.0, p, vh, oh, null);
-            HeadProducts.fromHeadMajor(oh, out, row0, len, heads, headDim);
+            for (Half h : halves(len)) {
+                INDArray p = probabilities(pass, b, h, qs, kh);
+                INDArray oh = queryBuffer("attn.oh.", h, DataType.FLOAT);
+                HeadProducts.product(
+                        false,
+                        false,
+                        kvHeads,
+                        group(h),
+                        headDim,
+                        h.keys,
+                        1.0,
+                        p,
+                        (long) group(h) * h.keys,
+                        vh,
+                        (long) len * headDim,
+                        oh,
+                        (long) group(h) * headDim,
+                        false,
+                        null);
+                HeadProducts.fromHeadMajor(oh, out, row0 + h.first, h.rows, heads, headDim);
+            }
         }
     }
 
     /** dq := d loss / d q, dk := d loss / d k, dv := d loss / d v (tokens-first), from dO (tokens-first). */
     void backward(
-            Pass pass,
-            INDArray qs,
-            INDArray ks,
-            INDArray vs,
-            INDArray causal,
-            INDArray dO,
-            INDArray dq,
-            INDArray dk,
-            INDArray dv) {
+            Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
         int len = pass.length();
-        int gr = groupRows(len);
-        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
+        long kvStride = (long) len * headDim;
+        Half[] halves = halves(len);
         INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
         INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray dOh = shared.get("attn.dOh", (long) heads * len, headDim, DataType.BFLOAT16);
-        INDArray dS = shared.get("attn.dS", (long) heads * len, len, DataType.BFLOAT16);
-        INDArray qGrad = shared.get("attn.oh", (long) heads * len, headDim);
         INDArray kvGrad = shared.get("attn.kvh", (long) kvHeads * len, headDim);
+        INDArray[] p = new INDArray[halves.length];
+        INDArray[] dOh = new INDArray[halves.length];
+        INDArray[] dS = new INDArray[halves.length];
         for (int b = 0; b < pass.rows(); b++) {
             long row0 = (long) b * len;
-            INDArray p;
-            if (kept) {
-                p = kept(b, len);
-                HeadProducts.toHeadMajor(qs, row0, len, heads, headDim, qh);
-                HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
-            } else {
-                p = probabilities(pass, b, shared(len), qs, ks, causal);
-            }
+            HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
-            HeadProducts.toHeadMajor(dO, row0, len, heads, headDim, dOh);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, 1.0, p, dOh, kvGrad, null); // P^T dO
+            for (int i = 0; i < halves.length; i++) {
+                Half h = halves[i];
+                if (kept) {
+                    p[i] = kept(b, h);
+                    HeadProducts.toHeadMajor(qs, row0 + h.first, h.rows, heads, headDim, queries(h));
+                } else {
+                    p[i] = probabilities(pass, b, h, qs, kh);
+                }
+                dOh[i] = queryBuffer("attn.dOh.", h, DataType.BFLOAT16);
+                HeadProducts.toHeadMajor(dO, row0 + h.first, h.rows, heads, headDim, dOh[i]);
+            }
+            // dV = P^T dO, the half against all keys first: the other half adds into its first keys' rows.
+            for (int i = halves.length - 1; i >= 0; i--) {
+                Half h = halves[i];
+                HeadProducts.product(
+                        true,
+                        false,
+                        kvHeads,
+                        h.keys,
+                        headDim,
+                        group(h),
+                        1.0,
+                        p[i],
+                        (long) group(h) * h.keys,
+                        dOh[i],
+                        (long) group(h) * headDim,
+                        kvGrad,
+                        kvStride,
+                        i < halves.length - 1,
+                        null);
+            }
             HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
-            HeadProducts.product(false, true, kvHeads, gr, len, headDim, 1.0, dOh, vh, dS, null); // dP = dO V^T
-            HeadProducts.softmaxBackward(p, dS); // dP := dS
-            HeadProducts.product(false, false, kvHeads, gr, headDim, len, scale, dS, kh, qGrad, null); // scale dS K
-            HeadProducts.fromHeadMajor(qGrad, dq, row0, len, heads, headDim);
-            HeadProducts.product(true, false, kvHeads, len, headDim, gr, scale, dS, qh, kvGrad, null); // scale dS^T Q
+            for (int i = 0; i < halves.length; i++) {
+                Half h = halves[i];
+                dS[i] = scoresBuffer("attn.dS.", h, DataType.BFLOAT16);
+                HeadProducts.product( // dP = dO V^T
+                        false,
+                        true,
+                        kvHeads,
+                        group(h),
+                        h.keys,
+                        headDim,
+                        1.0,
+                        dOh[i],
+                        (long) group(h) * headDim,
+                        vh,
+                        kvStride,
+                        dS[i],
+                        (long) group(h) * h.keys,
+                        false,
+                        null);
+                HeadProducts.softmaxBackward(p[i], dS[i]); // dP := dS
+                INDArray qGrad = queryBuffer("attn.oh.", h, DataType.FLOAT);
+                HeadProducts.product( // dQ = scale dS K
+                        false,
+                        false,
+                        kvHeads,
+                        group(h),
+                        headDim,
+                        h.keys,
+                        scale,
+                        dS[i],
+                        (long) group(h) * h.keys,
+                        kh,
+                        kvStride,
+                        qGrad,
+                        (long) group(h) * headDim,
+                        false,
+                        null);
+                HeadProducts.fromHeadMajor(qGrad, dq, row0 + h.first, h.rows, heads, headDim);
+            }
+            for (int i = halves.length - 1; i >= 0; i--) { // dK = scale dS^T Q, as dV
+                Half h = halves[i];
+                HeadProducts.product(
+                        true,
+                        false,
+                        kvHeads,
+                        h.keys,
+                        headDim,
+                        group(h),
+                        scale,
+                        dS[i],
+                        (long) group(h) * h.keys,
+                        queries(h),
+                        (long) group(h) * headDim,
+                        kvGrad,
+                        kvStride,
+                        i < halves.length - 1,
+                        null);
+            }
             HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
         }
     }
 
     /**
-     * p := softmax(scale q k^T + causal mask + padding mask) of sequence b, every head, in bf16; leaves the head-major
-     * bf16 copies of its q and k in the shared buffers attn.qh and attn.kh for the products that follow.
+     * Half h's probabilities in sequence b, softmax(scale q k^T + causal mask + padding mask) for every head, in bf16
+     * (kept in this layer's buffers when this pass keeps them); leaves the head-major bf16 copy of h's queries in
+     * {@link #queries}. {@code kh} holds the sequence's keys head-major.
      */
-    private INDArray probabilities(Pass pass, int b, INDArray p, INDArray qs, INDArray ks, INDArray causal) {
+    private INDArray probabilities(Pass pass, int b, Half h, INDArray qs, INDArray kh) {
         int len = pass.length();
-        INDArray qh = shared.get("attn.qh", (long) heads * len, headDim, DataType.BFLOAT16);
-        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray scores = shared.get("attn.probs", (long) heads * len, len);
-        HeadProducts.toHeadMajor(qs, (long) b * len, len, heads, headDim, qh);
-        HeadProducts.toHeadMajor(ks, (long) b * len, len, kvHeads, headDim, kh);
+        INDArray qh = queries(h);
+        INDArray scores = scoresBuffer("attn.scores.", h, DataType.FLOAT);
+        HeadProducts.toHeadMajor(qs, (long) b * len + h.first, h.rows, heads, headDim, qh);
         // The causal mask is added inside the product; the padding mask after it.
-        HeadProducts.product(false, true, kvHeads, groupRows(len), len, headDim, scale, qh, kh, scores, causal);
+        HeadProducts.product(
+                false,
+                true,
+                kvHeads,
+                group(h),
+                h.keys,
+                headDim,
+                scale,
+                qh,
+                (long) group(h) * headDim,
+                kh,
+                (long) len * headDim,
+                scores,
+                (long) group(h) * h.keys,
+                false,
+                len > 1 ? causalMask(h) : null);
         if (pass.keyBias() != null) {
-            scores.addiRowVector(pass.keyBias().getRow(b, true));
+            INDArray bias = pass.keyBias().getRow(b, true);
+            scores.addiRowVector(
+                    h.keys == bias.columns() ? bias : bias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h.keys)));
         }
+        INDArray p = kept && pass.train() ? kept(b, h) : scoresBuffer("attn.p.", h, DataType.BFLOAT16);
         HeadProducts.softmax(scores, p);
         return p;
     }
 
-    /** Sequence b's kept probabilities (this layer's). */
-    private INDArray kept(int b, int len) {
-        return layer.get("attn.p." + b, (long) heads * len, len, DataType.BFLOAT16);
+    /**
+     * The causal mask of half h for one key/value head's group of query heads ((heads/kvHeads)*rows x keys), which
+     * every group's scores add: one for all layers.
+     */
+    private INDArray causalMask(Half h) {
+        int tiles = heads / kvHeads;
+        return shared.constant(
+                "attn.causal." + h.name,
+                (long) tiles * h.rows,
+                h.keys,
+                DataType.FLOAT,
+                mask -> mask.assign(Pass.causalMask(tiles, h.rows, h.keys - h.rows, DataType.FLOAT)));
     }
 
-    /** Probabilities made for one use (the model's shared buffer). */
-    private INDArray shared(int len) {
-        return shared.get("attn.ph", (long) heads * len, len, DataType.BFLOAT16);
+    /** Sequence b's kept probabilities of half h (this layer's). */
+    private INDArray kept(int b, Half h) {
+        return layer.get("attn.p." + h.name + b, (long) heads * h.rows, h.keys, DataType.BFLOAT16);
     }
 
-    /** The query rows a key/value head serves in one sequence: its group's heads times T. */
-    private int groupRows(int len) {
-        return heads / kvHeads * len;
+    /** The head-major bf16 copy of half h's queries. */
+    private INDArray queries(Half h) {
+        return queryBuffer("attn.qh.", h, DataType.BFLOAT16);
+    }
+
+    /** A shared heads*rows x headDim buffer of half h. */
+    private INDArray queryBuffer(String key, Half h, DataType type) {
+        return shared.get(key + h.name, (long) heads * h.rows, headDim, type);
+    }
+
+    /** A shared heads*rows x keys buffer of half h. */
+    private INDArray scoresBuffer(String key, Half h, DataType type) {
+        return shared.get(key + h.name, (long) heads * h.rows, h.keys, type);
+    }
+
+    /** The query rows a key/value head serves in half h: its group's heads times the half's rows. */
+    private int group(Half h) {
+        return heads / kvHeads * h.rows;
     }
 }
