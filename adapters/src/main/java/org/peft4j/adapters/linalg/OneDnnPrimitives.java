@@ -265,66 +265,41 @@ final class OneDnnPrimitives {
         });
     }
 
-    /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
-    Bound[] softmax(long rows, long cols) {
-        return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
-            memory.desc md = new memory.desc(
-                    new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
-            softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
-                    cpu,
-                    dnnl.prop_kind.forward_training,
-                    dnnl.algorithm.softmax_accurate,
-                    md,
-                    md,
-                    1,
-                    new primitive_attr(),
-                    false);
-            softmax_backward.primitive_desc bpd = new softmax_backward.primitive_desc(
-                    cpu, dnnl.algorithm.softmax_accurate, md, md, md, 1, fpd, new primitive_attr(), false);
-            Pointer none = new Pointer();
-            memory data = new memory(md, cpu, none);
-            memory diff = new memory(md, cpu, none);
-            // In place: src and dst are one buffer, and so are diff_dst and diff_src.
-            IntMemoryMap f = new IntMemoryMap();
-            f.put(DNNL_ARG_SRC, data);
-            f.put(DNNL_ARG_DST, data);
-            IntMemoryMap b = new IntMemoryMap();
-            b.put(DNNL_ARG_DST, data);
-            b.put(DNNL_ARG_DIFF_DST, diff);
-            b.put(DNNL_ARG_DIFF_SRC, diff);
-            return new Bound[] {
-                new Bound(stream, new softmax_forward(fpd), f, data),
-                new Bound(stream, new softmax_backward(bpd), b, data, diff)
-            };
-        });
-    }
-
     /**
-     * Row softmax of rows x cols with bf16 probabilities: forward (s, p) from fp32 scores s into bf16 p, and backward
-     * (p, g) with g := dL/ds in place, p and g bf16 (oneDNN 3.13 has a JIT backward for all-f32 or all-bf16 operands
-     * only; it computes in fp32 inside).
+     * Row softmax of rows x cols: forward (s, p) from fp32 scores s into probabilities p, and backward (p, g) with
+     * g := dL/ds in place, p and g of {@code probs}'s type (FLOAT: s may be p, in place; BFLOAT16: oneDNN 3.13 has a
+     * JIT backward for all-f32 or all-bf16 operands only, and computes in fp32 inside).
      */
-    Bound[] bf16Softmax(long rows, long cols) {
-        return bf16Softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
+    Bound[] softmax(long rows, long cols, DataType probs) {
+        Map<Shape, Bound[]> cache = probs == DataType.FLOAT ? softmaxes : bf16Softmaxes;
+        return cache.computeIfAbsent(new Shape(rows, cols), x -> {
             LongPointer dims = new LongPointer(new long[] {rows, cols});
-            memory.desc scores = new memory.desc(dims, memory.data_type.f32, memory.format_tag.ab);
-            memory.desc probs = new memory.desc(dims, memory.data_type.bf16, memory.format_tag.ab);
+            memory.desc scoresMd = new memory.desc(dims, memory.data_type.f32, memory.format_tag.ab);
+            memory.desc probsMd = new memory.desc(dims, type(probs), memory.format_tag.ab);
             softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
                     cpu,
                     dnnl.prop_kind.forward_training,
                     dnnl.algorithm.softmax_accurate,
-                    scores,
-                    probs,
+                    scoresMd,
+                    probsMd,
                     1,
                     new primitive_attr(),
                     false);
             softmax_backward.primitive_desc bpd = new softmax_backward.primitive_desc(
-                    cpu, dnnl.algorithm.softmax_accurate, probs, probs, probs, 1, fpd, new primitive_attr(), false);
+                    cpu,
+                    dnnl.algorithm.softmax_accurate,
+                    probsMd,
+                    probsMd,
+                    probsMd,
+                    1,
+                    fpd,
+                    new primitive_attr(),
+                    false);
             Pointer none = new Pointer();
-            memory s = new memory(scores, cpu, none);
-            memory p = new memory(probs, cpu, none);
-            memory pb = new memory(probs, cpu, none);
-            memory g = new memory(probs, cpu, none);
+            memory s = new memory(scoresMd, cpu, none);
+            memory p = new memory(probsMd, cpu, none);
+            memory pb = new memory(probsMd, cpu, none);
+            memory g = new memory(probsMd, cpu, none);
             IntMemoryMap f = new IntMemoryMap();
             f.put(DNNL_ARG_SRC, s);
             f.put(DNNL_ARG_DST, p);

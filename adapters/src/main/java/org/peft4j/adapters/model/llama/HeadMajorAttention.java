@@ -92,22 +92,7 @@ final class HeadMajorAttention {
             for (Half h : halves(len)) {
                 INDArray p = probabilities(pass, b, h, qs, kh);
                 INDArray oh = queryBuffer("attn.oh.", h, DataType.FLOAT);
-                HeadProducts.product(
-                        false,
-                        false,
-                        kvHeads,
-                        group(h),
-                        headDim,
-                        h.keys,
-                        1.0,
-                        p,
-                        (long) group(h) * h.keys,
-                        vh,
-                        (long) len * headDim,
-                        oh,
-                        (long) group(h) * headDim,
-                        false,
-                        null);
+                byQuery(h, headDim, h.keys, 1.0, p, false, vh, oh, null, len);
                 HeadProducts.fromHeadMajor(oh, out, row0 + h.first, h.rows, heads, headDim);
             }
         }
@@ -117,7 +102,6 @@ final class HeadMajorAttention {
     void backward(
             Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
         int len = pass.length();
-        long kvStride = (long) len * headDim;
         Half[] halves = halves(len);
         INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
         INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
@@ -125,100 +109,35 @@ final class HeadMajorAttention {
         INDArray[] p = new INDArray[halves.length];
         INDArray[] dOh = new INDArray[halves.length];
         INDArray[] dS = new INDArray[halves.length];
+        INDArray[] qh = new INDArray[halves.length];
         for (int b = 0; b < pass.rows(); b++) {
             long row0 = (long) b * len;
             HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
             for (int i = 0; i < halves.length; i++) {
                 Half h = halves[i];
+                qh[i] = queries(h);
                 if (kept) {
                     p[i] = kept(b, h);
-                    HeadProducts.toHeadMajor(qs, row0 + h.first, h.rows, heads, headDim, queries(h));
+                    HeadProducts.toHeadMajor(qs, row0 + h.first, h.rows, heads, headDim, qh[i]);
                 } else {
                     p[i] = probabilities(pass, b, h, qs, kh);
                 }
                 dOh[i] = queryBuffer("attn.dOh.", h, DataType.BFLOAT16);
                 HeadProducts.toHeadMajor(dO, row0 + h.first, h.rows, heads, headDim, dOh[i]);
             }
-            // dV = P^T dO, the half against all keys first: the other half adds into its first keys' rows.
-            for (int i = halves.length - 1; i >= 0; i--) {
-                Half h = halves[i];
-                HeadProducts.product(
-                        true,
-                        false,
-                        kvHeads,
-                        h.keys,
-                        headDim,
-                        group(h),
-                        1.0,
-                        p[i],
-                        (long) group(h) * h.keys,
-                        dOh[i],
-                        (long) group(h) * headDim,
-                        kvGrad,
-                        kvStride,
-                        i < halves.length - 1,
-                        null);
-            }
+            byKey(halves, p, dOh, 1.0, kvGrad, len); // dV = P^T dO
             HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
             for (int i = 0; i < halves.length; i++) {
                 Half h = halves[i];
                 dS[i] = scoresBuffer("attn.dS.", h, DataType.BFLOAT16);
-                HeadProducts.product( // dP = dO V^T
-                        false,
-                        true,
-                        kvHeads,
-                        group(h),
-                        h.keys,
-                        headDim,
-                        1.0,
-                        dOh[i],
-                        (long) group(h) * headDim,
-                        vh,
-                        kvStride,
-                        dS[i],
-                        (long) group(h) * h.keys,
-                        false,
-                        null);
+                byQuery(h, h.keys, headDim, 1.0, dOh[i], true, vh, dS[i], null, len); // dP = dO V^T
                 HeadProducts.softmaxBackward(p[i], dS[i]); // dP := dS
                 INDArray qGrad = queryBuffer("attn.oh.", h, DataType.FLOAT);
-                HeadProducts.product( // dQ = scale dS K
-                        false,
-                        false,
-                        kvHeads,
-                        group(h),
-                        headDim,
-                        h.keys,
-                        scale,
-                        dS[i],
-                        (long) group(h) * h.keys,
-                        kh,
-                        kvStride,
-                        qGrad,
-                        (long) group(h) * headDim,
-                        false,
-                        null);
+                byQuery(h, headDim, h.keys, scale, dS[i], false, kh, qGrad, null, len); // dQ = scale dS K
                 HeadProducts.fromHeadMajor(qGrad, dq, row0 + h.first, h.rows, heads, headDim);
             }
-            for (int i = halves.length - 1; i >= 0; i--) { // dK = scale dS^T Q, as dV
-                Half h = halves[i];
-                HeadProducts.product(
-                        true,
-                        false,
-                        kvHeads,
-                        h.keys,
-                        headDim,
-                        group(h),
-                        scale,
-                        dS[i],
-                        (long) group(h) * h.keys,
-                        queries(h),
-                        (long) group(h) * headDim,
-                        kvGrad,
-                        kvStride,
-                        i < halves.length - 1,
-                        null);
-            }
+            byKey(halves, dS, qh, scale, kvGrad, len); // dK = scale dS^T Q
             HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
         }
     }
@@ -234,22 +153,7 @@ final class HeadMajorAttention {
         INDArray scores = scoresBuffer("attn.scores.", h, DataType.FLOAT);
         HeadProducts.toHeadMajor(qs, (long) b * len + h.first, h.rows, heads, headDim, qh);
         // The causal mask is added inside the product; the padding mask after it.
-        HeadProducts.product(
-                false,
-                true,
-                kvHeads,
-                group(h),
-                h.keys,
-                headDim,
-                scale,
-                qh,
-                (long) group(h) * headDim,
-                kh,
-                (long) len * headDim,
-                scores,
-                (long) group(h) * h.keys,
-                false,
-                len > 1 ? causalMask(h) : null);
+        byQuery(h, h.keys, headDim, scale, qh, true, kh, scores, len > 1 ? causalMask(h) : null, len);
         if (pass.keyBias() != null) {
             INDArray bias = pass.keyBias().getRow(b, true);
             scores.addiRowVector(
@@ -258,6 +162,69 @@ final class HeadMajorAttention {
         INDArray p = kept && pass.train() ? kept(b, h) : scoresBuffer("attn.p.", h, DataType.BFLOAT16);
         HeadProducts.softmax(scores, p);
         return p;
+    }
+
+    /**
+     * Per key/value head: c := alpha a op(x) (+ add) with a each group's (heads/kvHeads)*rows x k block of half h, x
+     * that head's keys or values (T x headDim; k x n of its leading rows, or n x k when transposed), c each group's
+     * rows x n, and add one group's rows x n matrix that every c adds.
+     */
+    private void byQuery(
+            Half h,
+            int n,
+            int k,
+            double alpha,
+            INDArray a,
+            boolean transX,
+            INDArray x,
+            INDArray c,
+            INDArray add,
+            int len) {
+        long rows = group(h);
+        HeadProducts.product(
+                false,
+                transX,
+                kvHeads,
+                group(h),
+                n,
+                k,
+                alpha,
+                a,
+                rows * k,
+                x,
+                (long) len * headDim,
+                c,
+                rows * n,
+                false,
+                add);
+    }
+
+    /**
+     * kvGrad (kvHeads*T x headDim) := alpha sum over the halves of left^T right, per key/value head: left each group's
+     * rows x keys block, right its rows x headDim block, so the sum runs over the group's query heads too. The half
+     * against all keys writes; the other adds into its keys' rows, the leading ones.
+     */
+    private void byKey(Half[] halves, INDArray[] left, INDArray[] right, double alpha, INDArray kvGrad, int len) {
+        for (int i = halves.length - 1; i >= 0; i--) {
+            Half h = halves[i];
+            long rows = group(h);
+            HeadProducts.product(
+                    true,
+                    false,
+                    kvHeads,
+                    h.keys,
+                    headDim,
+                    group(h),
+                    alpha,
+                    left[i],
+                    rows * h.keys,
+                    right[i],
+                    rows * headDim,
+                    kvGrad,
+                    (long) len * headDim,
+                    i < halves.length - 1,
+                    null);
+        }
     }
 
     /**
