@@ -153,31 +153,16 @@ public final class HeadProducts {
     }
 
     /**
-     * p := the row softmax of the scores s, rounded to bf16 (nearest even) as it is written: s a dense FLOAT matrix, p
-     * a dense BFLOAT16 one of its shape.
-     */
-    public static void softmax(INDArray s, INDArray p) {
-        if (!Blas.denseFloat(s) || !denseBf16(p) || !s.equalShapes(p)) {
-            throw new IllegalArgumentException("HeadProducts.softmax: dense FLOAT scores into dense BFLOAT16 of the"
-                    + " same shape, found " + s.dataType() + " " + s.shapeInfoToString() + " and " + p.dataType()
-                    + " " + p.shapeInfoToString());
-        }
-        dnnl().softmaxToBf16(Blas.address(s), Blas.address(p), s.rows(), s.columns());
-        Reference.reachabilityFence(s);
-        Reference.reachabilityFence(p);
-    }
-
-    /**
-     * With p = softmax(s) row by row and g = dL/dp, both dense BFLOAT16 of one shape: g := dL/ds = p * (g -
-     * rowsum(p * g)), computed in fp32 and rounded to bf16 as it is written, in place.
+     * With p = softmax(s) row by row and g = dL/dp, both dense FLOAT of one shape: g := dL/ds = p * (g - rowsum(p *
+     * g)), in place (oneDNN's softmax backward; {@link RowSoftmax#backward} without its work buffer).
      */
     public static void softmaxBackward(INDArray p, INDArray g) {
-        if (!denseBf16(p) || !denseBf16(g) || !p.equalShapes(g)) {
-            throw new IllegalArgumentException("HeadProducts.softmaxBackward: two dense BFLOAT16 of one shape, found "
+        if (!Blas.denseFloat(p) || !Blas.denseFloat(g) || !p.equalShapes(g)) {
+            throw new IllegalArgumentException("HeadProducts.softmaxBackward: two dense FLOAT of one shape, found "
                     + p.dataType() + " " + p.shapeInfoToString() + " and " + g.dataType() + " "
                     + g.shapeInfoToString());
         }
-        dnnl().softmaxBackwardBf16(Blas.address(p), Blas.address(g), p.rows(), p.columns());
+        dnnl().softmaxBackward(Blas.address(p), Blas.address(g), p.rows(), p.columns());
         Reference.reachabilityFence(p);
         Reference.reachabilityFence(g);
     }

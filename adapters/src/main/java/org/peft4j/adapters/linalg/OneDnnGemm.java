@@ -152,22 +152,12 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code rows x cols} dense FLOATs at {@code x} := softmax of each row, in place. */
     void softmax(Pointer x, long rows, long cols) {
-        perThread.get().softmax(rows, cols, DataType.FLOAT)[0].run(x, x);
+        perThread.get().softmax(rows, cols)[0].run(x, x);
     }
 
     /** With p = softmax(s) and g = dL/dp (dense {@code rows x cols} FLOATs): g := dL/ds, in place. */
     void softmaxBackward(Pointer p, Pointer g, long rows, long cols) {
-        perThread.get().softmax(rows, cols, DataType.FLOAT)[1].run(p, g);
-    }
-
-    /** p (dense {@code rows x cols} BFLOAT16) := softmax of each row of the dense FLOAT s, rounded to nearest even. */
-    void softmaxToBf16(Pointer s, Pointer p, long rows, long cols) {
-        perThread.get().softmax(rows, cols, DataType.BFLOAT16)[0].run(s, p);
-    }
-
-    /** As {@link #softmaxBackward} on dense BFLOAT16 p and g (computed in fp32, g rounded as it is written). */
-    void softmaxBackwardBf16(Pointer p, Pointer g, long rows, long cols) {
-        perThread.get().softmax(rows, cols, DataType.BFLOAT16)[1].run(p, g);
+        perThread.get().softmax(rows, cols)[1].run(p, g);
     }
 
     /**

@@ -94,7 +94,6 @@ final class OneDnnPrimitives {
     final stream stream;
     private final Map<Key, Bound> primitives = new HashMap<>();
     private final Map<Shape, Bound[]> softmaxes = new HashMap<>();
-    private final Map<Shape, Bound[]> bf16Softmaxes = new HashMap<>();
     private final Map<Long, Bound[]> swishes = new HashMap<>();
     private final Map<Batched, Bound> batched = new HashMap<>();
     private final Map<String, Bound> copies = new HashMap<>();
@@ -266,16 +265,14 @@ final class OneDnnPrimitives {
     }
 
     /**
-     * Row softmax of rows x cols: forward (s, p) from fp32 scores s into probabilities p, and backward (p, g) with
-     * g := dL/ds in place, p and g of {@code probs}'s type (FLOAT: s may be p, in place; BFLOAT16: oneDNN 3.13 has a
-     * JIT backward for all-f32 or all-bf16 operands only, and computes in fp32 inside).
+     * Row softmax of FLOAT rows x cols: forward (s, p) from scores s into probabilities p (s may be p: in place), and
+     * backward (p, g) with g := dL/ds in place.
      */
-    Bound[] softmax(long rows, long cols, DataType probs) {
-        Map<Shape, Bound[]> cache = probs == DataType.FLOAT ? softmaxes : bf16Softmaxes;
-        return cache.computeIfAbsent(new Shape(rows, cols), x -> {
+    Bound[] softmax(long rows, long cols) {
+        return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
             LongPointer dims = new LongPointer(new long[] {rows, cols});
             memory.desc scoresMd = new memory.desc(dims, memory.data_type.f32, memory.format_tag.ab);
-            memory.desc probsMd = new memory.desc(dims, type(probs), memory.format_tag.ab);
+            memory.desc probsMd = scoresMd;
             softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
                     cpu,
                     dnnl.prop_kind.forward_training,

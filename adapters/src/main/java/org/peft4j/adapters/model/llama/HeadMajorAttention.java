@@ -4,23 +4,25 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
+import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.HeadProducts;
+import org.peft4j.adapters.linalg.RowSoftmax;
 
 /**
  * One layer's attention products for a bf16 model's passes without a KV cache (training, scoring), in bf16 on
  * head-major operands ({@link HeadProducts}), as torch's bf16 attention multiplies: q, k, v and dO are rounded to
- * bf16 as they are copied head-major, the scores are made in fp32 (products accumulate in fp32, then the scale and the
- * causal and padding masks), and their softmax, computed in fp32, is written in bf16: the probabilities P that the
- * products read. Backward writes dP = dO V^T in bf16, takes the softmax backward on bf16 P and dP (fp32 inside) to
- * a bf16 dS, and makes dQ = scale dS K, dK = scale dS^T Q, dV = P^T dO in fp32. A key/value head's gradient sums over
- * the query heads of its group: those heads' rows are adjacent head-major, so one product per group makes the sum.
+ * bf16 as they are copied head-major, and so are the probabilities P and dS as the products read them. The scores,
+ * their softmax, dP = dO V^T and the softmax backward stay fp32: dS = P (dP - rowsum(P dP)) is a small difference of
+ * large numbers when the values share a common part, and with P and dP rounded to bf16 there the quickstart's
+ * 30-round run learned to 0.02 accuracy instead of 0.45. A key/value head's gradient sums over the query heads of its
+ * group: those heads' rows are adjacent head-major, so one product per group makes the sum.
  *
  * <p>Causal halves: the first T/2 queries of a sequence see only the first T/2 keys, so they go as their own products
  * against those keys (a quarter of the scores, all of them masked, is never made), and the other queries against all
  * T. Every product, softmax and kept probability is then 3/4 of the full square.
  *
- * <p>A training forward keeps each sequence's bf16 P for backward when a layer's P take at most {@link #KEEP_BYTES}
- * (25 MB at the bench shape: batch 4, 16 heads, T = 512); above that backward recomputes them, to the same bits.
+ * <p>A training forward keeps each sequence's fp32 P for backward when a layer's P take at most {@link #KEEP_BYTES}
+ * (50 MB at the bench shape: batch 4, 16 heads, T = 512); above that backward recomputes them, to the same bits.
  */
 final class HeadMajorAttention {
     /** The most bytes of bf16 probabilities a layer keeps from forward to backward. */
@@ -62,7 +64,7 @@ final class HeadMajorAttention {
         for (Half h : halves(len)) {
             perSequence += (long) heads * h.rows * h.keys;
         }
-        return rows * perSequence * DataType.BFLOAT16.width() <= keepBytes;
+        return rows * perSequence * DataType.FLOAT.width() <= keepBytes;
     }
 
     /** Sets the bytes a layer may keep (0: recompute always) and returns the previous limit: for tests. */
@@ -90,9 +92,10 @@ final class HeadMajorAttention {
             HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
             for (Half h : halves(len)) {
-                INDArray p = probabilities(pass, b, h, qs, kh);
+                INDArray ph = scoresBuffer("attn.ph.", h, DataType.BFLOAT16);
+                Bf16.round(probabilities(pass, b, h, qs, kh), ph);
                 INDArray oh = queryBuffer("attn.oh.", h, DataType.FLOAT);
-                byQuery(h, headDim, h.keys, 1.0, p, false, vh, oh, null, len);
+                byQuery(h, headDim, h.keys, 1.0, ph, false, vh, oh, null, len);
                 HeadProducts.fromHeadMajor(oh, out, row0 + h.first, h.rows, heads, headDim);
             }
         }
@@ -107,6 +110,7 @@ final class HeadMajorAttention {
         INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
         INDArray kvGrad = shared.get("attn.kvh", (long) kvHeads * len, headDim);
         INDArray[] p = new INDArray[halves.length];
+        INDArray[] ph = new INDArray[halves.length];
         INDArray[] dOh = new INDArray[halves.length];
         INDArray[] dS = new INDArray[halves.length];
         INDArray[] qh = new INDArray[halves.length];
@@ -123,16 +127,20 @@ final class HeadMajorAttention {
                 } else {
                     p[i] = probabilities(pass, b, h, qs, kh);
                 }
+                ph[i] = scoresBuffer("attn.ph.", h, DataType.BFLOAT16);
+                Bf16.round(p[i], ph[i]);
                 dOh[i] = queryBuffer("attn.dOh.", h, DataType.BFLOAT16);
                 HeadProducts.toHeadMajor(dO, row0 + h.first, h.rows, heads, headDim, dOh[i]);
             }
-            byKey(halves, p, dOh, 1.0, kvGrad, len); // dV = P^T dO
+            byKey(halves, ph, dOh, 1.0, kvGrad, len); // dV = P^T dO
             HeadProducts.fromHeadMajor(kvGrad, dv, row0, len, kvHeads, headDim);
             for (int i = 0; i < halves.length; i++) {
                 Half h = halves[i];
-                dS[i] = scoresBuffer("attn.dS.", h, DataType.BFLOAT16);
-                byQuery(h, h.keys, headDim, 1.0, dOh[i], true, vh, dS[i], null, len); // dP = dO V^T
-                HeadProducts.softmaxBackward(p[i], dS[i]); // dP := dS
+                INDArray dP = scoresBuffer("attn.dP.", h, DataType.FLOAT);
+                byQuery(h, h.keys, headDim, 1.0, dOh[i], true, vh, dP, null, len); // dP = dO V^T
+                HeadProducts.softmaxBackward(p[i], dP); // dP := dS
+                dS[i] = ph[i]; // P's bf16 copy is read: dS takes its place
+                Bf16.round(dP, dS[i]);
                 INDArray qGrad = queryBuffer("attn.oh.", h, DataType.FLOAT);
                 byQuery(h, headDim, h.keys, scale, dS[i], false, kh, qGrad, null, len); // dQ = scale dS K
                 HeadProducts.fromHeadMajor(qGrad, dq, row0 + h.first, h.rows, heads, headDim);
@@ -150,7 +158,8 @@ final class HeadMajorAttention {
     private INDArray probabilities(Pass pass, int b, Half h, INDArray qs, INDArray kh) {
         int len = pass.length();
         INDArray qh = queries(h);
-        INDArray scores = scoresBuffer("attn.scores.", h, DataType.FLOAT);
+        // Made where they are kept when this pass keeps them, then soft-maxed in place.
+        INDArray scores = kept && pass.train() ? kept(b, h) : scoresBuffer("attn.scores.", h, DataType.FLOAT);
         HeadProducts.toHeadMajor(qs, (long) b * len + h.first, h.rows, heads, headDim, qh);
         // The causal mask is added inside the product; the padding mask after it.
         byQuery(h, h.keys, headDim, scale, qh, true, kh, scores, len > 1 ? causalMask(h) : null, len);
@@ -159,9 +168,8 @@ final class HeadMajorAttention {
             scores.addiRowVector(
                     h.keys == bias.columns() ? bias : bias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h.keys)));
         }
-        INDArray p = kept && pass.train() ? kept(b, h) : scoresBuffer("attn.p.", h, DataType.BFLOAT16);
-        HeadProducts.softmax(scores, p);
-        return p;
+        RowSoftmax.forward(scores);
+        return scores;
     }
 
     /**
@@ -243,7 +251,7 @@ final class HeadMajorAttention {
 
     /** Sequence b's kept probabilities of half h (this layer's). */
     private INDArray kept(int b, Half h) {
-        return layer.get("attn.p." + h.name + b, (long) heads * h.rows, h.keys, DataType.BFLOAT16);
+        return layer.get("attn.p." + h.name + b, (long) heads * h.rows, h.keys, DataType.FLOAT);
     }
 
     /** The head-major bf16 copy of half h's queries. */

@@ -73,9 +73,9 @@ class HeadMajorAttentionTest {
     @Test
     void theBudgetKeepsTheBenchShapeAndNotLongSequencesOfA7bModel() {
         Scratch s = new Scratch(DataType.FLOAT);
-        assertTrue(new HeadMajorAttention(16, 16, 64, 0.125, s, s).keeps(4, 512), "25 MB a layer");
-        assertTrue(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 256), "3 MB a layer");
-        assertFalse(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 2048), "201 MB a layer");
+        assertTrue(new HeadMajorAttention(16, 16, 64, 0.125, s, s).keeps(4, 512), "50 MB a layer");
+        assertTrue(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 256), "6 MB a layer");
+        assertFalse(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 2048), "403 MB a layer");
     }
 
     private record Inputs(INDArray q, INDArray k, INDArray v, INDArray dO, INDArray keyBias) {
