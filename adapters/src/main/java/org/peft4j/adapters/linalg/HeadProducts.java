@@ -58,8 +58,8 @@ public final class HeadProducts {
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, with a and b dense BFLOAT16
      * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
-     * FLOAT (or BFLOAT16: accumulated in fp32 and rounded to nearest even as it is written), and {@code add} null or
-     * one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a mask, say; FLOAT c only).
+     * FLOAT, and {@code add} null or one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a
+     * mask, say).
      */
     public static void product(
             boolean transA,
@@ -77,11 +77,10 @@ public final class HeadProducts {
         long kn = (long) k * n;
         long mn = (long) m * n;
         if (a.length() != batch * mk || b.length() != batch * kn || c.length() != batch * mn) {
-            throw new IllegalArgumentException(
-                    "HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16 of "
-                            + (batch * (mk + kn + mn)) + " elements in all, found " + a.dataType() + " " + a.length()
-                            + ", "
-                            + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT of "
+                    + (batch * (mk + kn + mn)) + " elements in all, found " + a.dataType() + " " + a.length()
+                    + ", "
+                    + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
         }
         product(transA, transB, batch, m, n, k, alpha, a, mk, b, kn, c, mn, false, add);
     }
@@ -115,13 +114,13 @@ public final class HeadProducts {
         }
         if (a.dataType() != DataType.BFLOAT16
                 || b.dataType() != DataType.BFLOAT16
-                || !(Blas.denseFloat(c) || denseBf16(c))
+                || !Blas.denseFloat(c)
                 || a.isView()
                 || b.isView()
                 || !holds(a, batch, aStride, (long) m * k)
                 || !holds(b, batch, bStride, (long) k * n)
                 || !holds(c, batch, cStride, (long) m * n)) {
-            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT or BFLOAT16, "
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT, "
                     + batch + " matrices each, " + m + " x " + k + " times " + k + " x " + n + " at strides " + aStride
                     + ", " + bStride + ", " + cStride + ": found " + a.dataType() + " " + a.length() + ", "
                     + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
@@ -137,7 +136,6 @@ public final class HeadProducts {
                         Blas.address(a),
                         Blas.address(b),
                         Blas.address(c),
-                        c.dataType() == DataType.BFLOAT16,
                         new long[] {aStride, bStride, cStride},
                         accumulate,
                         add == null ? null : Blas.address(add));
@@ -165,16 +163,6 @@ public final class HeadProducts {
         dnnl().softmaxBackward(Blas.address(p), Blas.address(g), p.rows(), p.columns());
         Reference.reachabilityFence(p);
         Reference.reachabilityFence(g);
-    }
-
-    /** A whole c-order BFLOAT16 matrix, rows following each other with no gap. */
-    private static boolean denseBf16(INDArray x) {
-        return x.dataType() == DataType.BFLOAT16
-                && x.rank() == 2
-                && x.ordering() == 'c'
-                && !x.isView()
-                && x.stride(1) == 1
-                && (x.rows() == 1 || x.stride(0) == x.columns());
     }
 
     private static void check(INDArray x, INDArray headMajor, int rows, int heads, int headDim) {

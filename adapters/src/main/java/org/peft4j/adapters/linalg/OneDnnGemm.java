@@ -152,7 +152,7 @@ final class OneDnnGemm implements GemmBackend {
 
     /** {@code rows x cols} dense FLOATs at {@code x} := softmax of each row, in place. */
     void softmax(Pointer x, long rows, long cols) {
-        perThread.get().softmax(rows, cols)[0].run(x, x);
+        perThread.get().softmax(rows, cols)[0].run(x);
     }
 
     /** With p = softmax(s) and g = dL/dp (dense {@code rows x cols} FLOATs): g := dL/ds, in place. */
@@ -162,10 +162,9 @@ final class OneDnnGemm implements GemmBackend {
 
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)} (or {@code c_i +=} with
-     * {@code accumulate}), bf16 operands into fp32 (or, with {@code bf16Out}, into bf16 rounded as written), the batch
-     * outermost (a holds {@code batch} row-major m x k matrices, or k x m ones when transposed, {@code strides[0]}
-     * elements apart; b and c likewise, {@code strides[1]} and {@code strides[2]}); {@code add}, one dense fp32 m x n
-     * matrix that every c_i adds, or null.
+     * {@code accumulate}), bf16 operands into fp32, the batch outermost (a holds {@code batch} row-major m x k
+     * matrices, or k x m ones when transposed, {@code strides[0]} elements apart; b and c likewise, {@code strides[1]}
+     * and {@code strides[2]}); {@code add}, one dense fp32 m x n matrix that every c_i adds, or null.
      */
     void batchedBf16(
             boolean transA,
@@ -178,7 +177,6 @@ final class OneDnnGemm implements GemmBackend {
             Pointer a,
             Pointer b,
             Pointer c,
-            boolean bf16Out,
             long[] strides,
             boolean accumulate,
             Pointer add) {
@@ -193,7 +191,6 @@ final class OneDnnGemm implements GemmBackend {
                         k,
                         (float) alpha,
                         add != null,
-                        bf16Out,
                         strides[0],
                         strides[1],
                         strides[2],

@@ -57,9 +57,8 @@ final class OneDnnPrimitives {
     record PackedKey(OneDnnGemm.Packed weight, int m) {}
 
     /**
-     * A batched bf16 product's shape: {@code bf16Out}, c is rounded to bf16 as it is written, else fp32; the strides
-     * are the elements from one batch member's matrix to the next in a, b and c; {@code accumulate}, c += instead of
-     * c =.
+     * A batched bf16 product's shape: the strides are the elements from one batch member's matrix to the next in a, b
+     * and c; {@code accumulate}, c += instead of c =.
      */
     record Batched(
             boolean transA,
@@ -70,7 +69,6 @@ final class OneDnnPrimitives {
             int k,
             float alpha,
             boolean add,
-            boolean bf16Out,
             long aStride,
             long bStride,
             long cStride,
@@ -123,9 +121,7 @@ final class OneDnnPrimitives {
                     x.transB() ? new long[] {bs, 1, x.k()} : new long[] {bs, x.n(), 1},
                     memory.data_type.bf16);
             memory.desc dst = strided(
-                    new long[] {x.batch(), x.m(), x.n()},
-                    new long[] {x.cStride(), x.n(), 1},
-                    x.bf16Out() ? memory.data_type.bf16 : memory.data_type.f32);
+                    new long[] {x.batch(), x.m(), x.n()}, new long[] {x.cStride(), x.n(), 1}, memory.data_type.f32);
             post_ops ops = new post_ops();
             if (x.accumulate()) {
                 ops.append_sum(1f, 0, memory.data_type.undef);
@@ -264,49 +260,36 @@ final class OneDnnPrimitives {
         });
     }
 
-    /**
-     * Row softmax of FLOAT rows x cols: forward (s, p) from scores s into probabilities p (s may be p: in place), and
-     * backward (p, g) with g := dL/ds in place.
-     */
+    /** Forward (x, in place) and backward (p, g) row softmax of rows x cols. */
     Bound[] softmax(long rows, long cols) {
         return softmaxes.computeIfAbsent(new Shape(rows, cols), x -> {
-            LongPointer dims = new LongPointer(new long[] {rows, cols});
-            memory.desc scoresMd = new memory.desc(dims, memory.data_type.f32, memory.format_tag.ab);
-            memory.desc probsMd = scoresMd;
+            memory.desc md = new memory.desc(
+                    new LongPointer(new long[] {rows, cols}), memory.data_type.f32, memory.format_tag.ab);
             softmax_forward.primitive_desc fpd = new softmax_forward.primitive_desc(
                     cpu,
                     dnnl.prop_kind.forward_training,
                     dnnl.algorithm.softmax_accurate,
-                    scoresMd,
-                    probsMd,
+                    md,
+                    md,
                     1,
                     new primitive_attr(),
                     false);
             softmax_backward.primitive_desc bpd = new softmax_backward.primitive_desc(
-                    cpu,
-                    dnnl.algorithm.softmax_accurate,
-                    probsMd,
-                    probsMd,
-                    probsMd,
-                    1,
-                    fpd,
-                    new primitive_attr(),
-                    false);
+                    cpu, dnnl.algorithm.softmax_accurate, md, md, md, 1, fpd, new primitive_attr(), false);
             Pointer none = new Pointer();
-            memory s = new memory(scoresMd, cpu, none);
-            memory p = new memory(probsMd, cpu, none);
-            memory pb = new memory(probsMd, cpu, none);
-            memory g = new memory(probsMd, cpu, none);
+            memory data = new memory(md, cpu, none);
+            memory diff = new memory(md, cpu, none);
+            // In place: src and dst are one buffer, and so are diff_dst and diff_src.
             IntMemoryMap f = new IntMemoryMap();
-            f.put(DNNL_ARG_SRC, s);
-            f.put(DNNL_ARG_DST, p);
+            f.put(DNNL_ARG_SRC, data);
+            f.put(DNNL_ARG_DST, data);
             IntMemoryMap b = new IntMemoryMap();
-            b.put(DNNL_ARG_DST, pb);
-            b.put(DNNL_ARG_DIFF_DST, g);
-            b.put(DNNL_ARG_DIFF_SRC, g); // in place
+            b.put(DNNL_ARG_DST, data);
+            b.put(DNNL_ARG_DIFF_DST, diff);
+            b.put(DNNL_ARG_DIFF_SRC, diff);
             return new Bound[] {
-                new Bound(stream, new softmax_forward(fpd), f, s, p),
-                new Bound(stream, new softmax_backward(bpd), b, pb, g)
+                new Bound(stream, new softmax_forward(fpd), f, data),
+                new Bound(stream, new softmax_backward(bpd), b, data, diff)
             };
         });
     }

@@ -112,21 +112,6 @@ class HeadProductsTest {
     }
 
     @Test
-    void aBf16ProductIsTheFp32ProductRoundedAsItIsWritten() {
-        SplittableRandom rng = new SplittableRandom(5);
-        int batch = 2, m = 12, n = 9, k = 7;
-        INDArray a = Bf16.of(random((long) batch * m * k, rng));
-        INDArray b = Bf16.of(random((long) batch * k * n, rng));
-        INDArray f = Nd4j.create(DataType.FLOAT, (long) batch * m, n);
-        INDArray h = Nd4j.create(DataType.BFLOAT16, (long) batch * m, n);
-        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, f, null);
-        HeadProducts.product(false, true, batch, m, n, k, 0.5, a, b, h, null);
-        for (long i = 0; i < f.length(); i++) {
-            assertEquals(Bf16.value(Bf16.bits(f.getFloat(i))), h.getFloat(i), 0f, "element " + i);
-        }
-    }
-
-    @Test
     void softmaxBackwardMatchesDoublePrecision() {
         SplittableRandom rng = new SplittableRandom(13);
         int rows = 5, cols = 29;

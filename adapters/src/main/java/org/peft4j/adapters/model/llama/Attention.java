@@ -21,8 +21,9 @@ import org.peft4j.adapters.linalg.RowSoftmax;
  * per layer in fp32): one extra GEMM per head buys a layer's worth of memory.
  *
  * <p>In a bf16 model, where oneDNN runs the products, a pass without a KV cache (training, scoring) multiplies in
- * bf16 on head-major copies, as torch's bf16 attention does ({@link HeadMajorAttention}: causal halves, fp32 probabilities kept
- * for backward up to a per-layer budget). Cached generation, and every other backend, multiply in fp32.
+ * bf16 on head-major copies, as torch's bf16 attention does ({@link HeadMajorAttention}: causal halves, fp32
+ * probabilities kept for backward up to a per-layer budget). Cached generation, and every other backend, multiply in
+ * fp32.
  */
 final class Attention {
     private final int layer;

@@ -112,7 +112,6 @@ final class HeadMajorAttention {
         INDArray[] p = new INDArray[halves.length];
         INDArray[] ph = new INDArray[halves.length];
         INDArray[] dOh = new INDArray[halves.length];
-        INDArray[] dS = new INDArray[halves.length];
         INDArray[] qh = new INDArray[halves.length];
         for (int b = 0; b < pass.rows(); b++) {
             long row0 = (long) b * len;
@@ -139,27 +138,26 @@ final class HeadMajorAttention {
                 INDArray dP = scoresBuffer("attn.dP.", h, DataType.FLOAT);
                 byQuery(h, h.keys, headDim, 1.0, dOh[i], true, vh, dP, null, len); // dP = dO V^T
                 HeadProducts.softmaxBackward(p[i], dP); // dP := dS
-                dS[i] = ph[i]; // P's bf16 copy is read: dS takes its place
-                Bf16.round(dP, dS[i]);
+                Bf16.round(dP, ph[i]); // P's bf16 copy has been read (dV): it holds dS from here on
                 INDArray qGrad = queryBuffer("attn.oh.", h, DataType.FLOAT);
-                byQuery(h, headDim, h.keys, scale, dS[i], false, kh, qGrad, null, len); // dQ = scale dS K
+                byQuery(h, headDim, h.keys, scale, ph[i], false, kh, qGrad, null, len); // dQ = scale dS K
                 HeadProducts.fromHeadMajor(qGrad, dq, row0 + h.first, h.rows, heads, headDim);
             }
-            byKey(halves, dS, qh, scale, kvGrad, len); // dK = scale dS^T Q
+            byKey(halves, ph, qh, scale, kvGrad, len); // dK = scale dS^T Q (ph holds dS)
             HeadProducts.fromHeadMajor(kvGrad, dk, row0, len, kvHeads, headDim);
         }
     }
 
     /**
-     * Half h's probabilities in sequence b, softmax(scale q k^T + causal mask + padding mask) for every head, in bf16
-     * (kept in this layer's buffers when this pass keeps them); leaves the head-major bf16 copy of h's queries in
+     * Half h's probabilities in sequence b, softmax(scale q k^T + causal mask + padding mask) for every head, in fp32
+     * (in this layer's buffers when this pass keeps them); leaves the head-major bf16 copy of h's queries in
      * {@link #queries}. {@code kh} holds the sequence's keys head-major.
      */
     private INDArray probabilities(Pass pass, int b, Half h, INDArray qs, INDArray kh) {
         int len = pass.length();
         INDArray qh = queries(h);
         // Made where they are kept when this pass keeps them, then soft-maxed in place.
-        INDArray scores = kept && pass.train() ? kept(b, h) : scoresBuffer("attn.scores.", h, DataType.FLOAT);
+        INDArray scores = kept ? kept(b, h) : scoresBuffer("attn.scores.", h, DataType.FLOAT);
         HeadProducts.toHeadMajor(qs, (long) b * len + h.first, h.rows, heads, headDim, qh);
         // The causal mask is added inside the product; the padding mask after it.
         byQuery(h, h.keys, headDim, scale, qh, true, kh, scores, len > 1 ? causalMask(h) : null, len);
