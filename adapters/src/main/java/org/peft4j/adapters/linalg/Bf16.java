@@ -49,15 +49,22 @@ public final class Bf16 {
      * {@code from} on (rows of a matrix, say), without copying them out first.
      */
     public static void round(INDArray src, long from, INDArray dst) {
+        round(src, from, dst, dst.length());
+    }
+
+    /** As {@link #round(INDArray, long, INDArray)}, into only the first {@code count} elements of {@code dst}. */
+    public static void round(INDArray src, long from, INDArray dst, long count) {
         if (src.dataType() != DataType.FLOAT
                 || dst.dataType() != DataType.BFLOAT16
                 || from < 0
-                || from + dst.length() > src.length()) {
-            throw new IllegalArgumentException("Bf16.round: " + dst.length() + " FLOATs from element " + from + " of "
+                || count < 0
+                || count > dst.length()
+                || from + count > src.length()) {
+            throw new IllegalArgumentException("Bf16.round: " + count + " FLOATs from element " + from + " of "
                     + src.dataType() + " " + src.length() + " into " + dst.dataType() + " " + dst.length());
         }
         requireWhole(src);
-        convert(src, from, dst, OneDnnGemm.load() != null && Blas.host());
+        convert(src, from, dst, count, OneDnnGemm.load() != null && Blas.host());
     }
 
     private static void round(INDArray src, INDArray dst, boolean dnnlPath) {
@@ -65,21 +72,21 @@ public final class Bf16 {
             throw new IllegalArgumentException("Bf16.round: FLOAT to BFLOAT16 of one length, found " + src.dataType()
                     + " " + src.length() + " -> " + dst.dataType() + " " + dst.length());
         }
-        convert(src, 0, dst, dnnlPath);
+        convert(src, 0, dst, dst.length(), dnnlPath);
     }
 
-    /** dst := bf16 of src's {@code dst.length()} elements from element {@code from}, through oneDNN or in Java. */
-    private static void convert(INDArray src, long from, INDArray dst, boolean dnnlPath) {
+    /** dst's first {@code count} elements := bf16 of src's from element {@code from}, through oneDNN or in Java. */
+    private static void convert(INDArray src, long from, INDArray dst, long count, boolean dnnlPath) {
         if (dnnlPath) {
             BytePointer at = address(src);
-            OneDnnGemm.load().toBf16(at.position(at.position() + from * 4), address(dst), dst.length());
+            OneDnnGemm.load().toBf16(at.position(at.position() + from * 4), address(dst), count);
         } else {
             FloatBuffer in = src.data().asNioFloat();
             ShortBuffer out =
                     dst.data().asNio().order(java.nio.ByteOrder.nativeOrder()).asShortBuffer();
             long offIn = src.offset() + from;
             long offOut = dst.offset();
-            for (int i = 0; i < dst.length(); i++) {
+            for (int i = 0; i < count; i++) {
                 out.put((int) offOut + i, bits(in.get((int) offIn + i)));
             }
         }

@@ -16,6 +16,11 @@ import org.peft4j.adapters.model.LossSum;
  * never exists: rows are processed in chunks of about {@link #CHUNK_ELEMENTS_FP32} or {@link #CHUNK_ELEMENTS_BF16}
  * logits, each chunk's softmax gradient is turned into d hidden at once, and no one-hot matrix is built: the target's
  * probability is read and its gradient written one element per row.
+ *
+ * <p>Only the scored rows go through the head: when some targets are negative (a prompt the loss is masked on, as with
+ * {@code data.train_on_inputs = false}, or padding), the scored rows are gathered first and their gradient rows put
+ * back after, the others' set to 0. transformers makes the logits of every row and lets the cross-entropy ignore the
+ * masked ones; the loss and gradient here are the same, the head's two products only as many rows as are scored.
  */
 final class CausalLmLoss {
     /**
@@ -31,6 +36,9 @@ final class CausalLmLoss {
      * had before (and took 0.6 GB more).
      */
     static final long CHUNK_ELEMENTS_BF16 = 8L << 20;
+
+    /** Whether only the scored rows go through the head (false: every row, as before; for tests and A/Bs). */
+    private static volatile boolean compactScoredRows = true;
 
     private final Scratch scratch;
     private final long chunkElements;
@@ -55,11 +63,76 @@ final class CausalLmLoss {
      */
     LossSum compute(INDArray hidden, INDArray head, int[] targets, double weight, INDArray dHidden) {
         int n = (int) hidden.rows();
+        int scored = 0;
+        for (int t : targets) {
+            scored += t >= 0 ? 1 : 0;
+        }
+        if (scored == n || !compactScoredRows) {
+            return chunks(hidden, n, head, targets, weight, dHidden);
+        }
+        // Only the scored rows go through the head: gathered into a buffer of n rows (one size per batch shape), the
+        // loss made on its first `scored` rows, their gradient rows put back and every other row's set to 0.
+        int d = (int) hidden.columns();
+        INDArray gathered = scratch.get("scored.hidden", n, d);
+        INDArray dGathered = dHidden == null ? null : scratch.get("scored.dHidden", n, d);
+        int[] gatheredTargets = new int[scored];
+        int at = 0;
+        for (int[] run : scoredRuns(targets)) {
+            int len = run[1] - run[0];
+            rows(gathered, at, len).assign(rows(hidden, run[0], len));
+            System.arraycopy(targets, run[0], gatheredTargets, at, len);
+            at += len;
+        }
+        LossSum loss = scored == 0 ? LossSum.ZERO : chunks(gathered, scored, head, gatheredTargets, weight, dGathered);
+        if (dHidden != null) {
+            dHidden.assign(0);
+            at = 0;
+            for (int[] run : scoredRuns(targets)) {
+                int len = run[1] - run[0];
+                rows(dHidden, run[0], len).assign(rows(dGathered, at, len));
+                at += len;
+            }
+        }
+        return loss;
+    }
+
+    /** Sets whether only the scored rows go through the head and returns the previous setting: for tests. */
+    static boolean compactScoredRows(boolean on) {
+        boolean before = compactScoredRows;
+        compactScoredRows = on;
+        return before;
+    }
+
+    /** The maximal runs [from, to) of rows whose target is scored (non-negative). */
+    private static java.util.List<int[]> scoredRuns(int[] targets) {
+        java.util.List<int[]> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < targets.length; ) {
+            if (targets[i] < 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < targets.length && targets[j] >= 0) {
+                j++;
+            }
+            runs.add(new int[] {i, j});
+            i = j;
+        }
+        return runs;
+    }
+
+    private static INDArray rows(INDArray x, int from, int count) {
+        return x.get(NDArrayIndex.interval(from, from + count), NDArrayIndex.all());
+    }
+
+    /** The loss over the first {@code n} rows of {@code hidden}, chunk by chunk (see the class comment). */
+    private LossSum chunks(INDArray hidden, int n, INDArray head, int[] targets, double weight, INDArray dHidden) {
         int vocab = (int) head.rows();
         long elements = chunkElements > 0
                 ? chunkElements
                 : head.dataType() == DataType.BFLOAT16 ? CHUNK_ELEMENTS_BF16 : CHUNK_ELEMENTS_FP32;
-        int chunk = (int) Math.max(1, Math.min(n, elements / vocab));
+        // Sized by hidden's rows, not n: gathered rows vary from batch to batch, the buffers must not.
+        int chunk = (int) Math.max(1, Math.min(hidden.rows(), elements / vocab));
         INDArray buffer = scratch.get("logits", chunk, vocab);
         if (packedHead == null || packedHead.source() != head) {
             packedHead = PackedWeight.of(head); // a bf16 head on oneDNN: its forward products read the packed copy
@@ -82,7 +155,7 @@ final class CausalLmLoss {
             int d = (int) hidden.columns();
             INDArray logits = rows == chunk ? buffer : buffer.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
             // logits = h head^T, written through BLAS into the chunk buffer: no view copies.
-            Blas.Block h = asHead(hidden, start, rows, d, head, "hidden");
+            Blas.Block h = asHead(hidden, start, rows, chunk, d, head, "hidden");
             if (packedHead != null) {
                 packedHead.product(h.base(), rows, buffer);
             } else {
@@ -138,7 +211,7 @@ final class CausalLmLoss {
                         d,
                         vocab,
                         1.0,
-                        asHead(buffer, 0, rows, vocab, head, "dlogits"),
+                        asHead(buffer, 0, rows, chunk, vocab, head, "dlogits"),
                         new Blas.Block(head, 0, d),
                         0.0,
                         new Blas.Block(dHidden, (long) start * d, d));
@@ -150,18 +223,19 @@ final class CausalLmLoss {
     /**
      * Rows {@code [start, start + rows)} of a c-order (n x cols) fp32 array as the other operand of a product with
      * {@code head}: the array itself, or for a bf16 head a bf16 copy (rounded to nearest even, as torch's bf16 head
-     * sees its input).
+     * sees its input) in the first rows of a buffer of {@code capacity} rows.
      */
-    private Blas.Block asHead(INDArray x, int start, int rows, int cols, INDArray head, String key) {
+    private Blas.Block asHead(INDArray x, int start, int rows, int capacity, int cols, INDArray head, String key) {
         if (head.dataType() != DataType.BFLOAT16) {
             return new Blas.Block(x, (long) start * cols, cols);
         }
-        INDArray rounded = scratch.get(key + ".bf16." + rows, rows, cols, DataType.BFLOAT16);
+        INDArray rounded = scratch.get(key + ".bf16", capacity, cols, DataType.BFLOAT16);
         if (x.ordering() == 'c' && !x.isView()) {
-            Bf16.round(x, (long) start * cols, rounded); // the rows straight from x, no copy of them per chunk
+            // the rows straight from x, no copy of them per chunk
+            Bf16.round(x, (long) start * cols, rounded, (long) rows * cols);
         } else {
             INDArray part = x.get(NDArrayIndex.interval(start, start + rows), NDArrayIndex.all());
-            Bf16.round(part.dup('c'), rounded);
+            Bf16.round(part.dup('c'), 0, rounded, (long) rows * cols);
         }
         return new Blas.Block(rounded, 0, cols);
     }

@@ -30,17 +30,79 @@ class CausalLmLossTest {
         double[] want = new double[1];
         INDArray dWant = reference(hidden.castTo(DataType.DOUBLE), head.castTo(DataType.DOUBLE), want);
 
-        for (long rows : new long[] {1, 3, 4, N, 100}) {
-            INDArray dHidden = Nd4j.create(DataType.FLOAT, N, D).assign(Double.NaN); // every row must be written
-            LossSum got = new CausalLmLoss(new Scratch(DataType.FLOAT), rows * VOCAB)
-                    .compute(hidden, head, TARGETS, WEIGHT, dHidden);
-            assertEquals(7, got.count(), "chunks of " + rows);
-            assertEquals(want[0], got.sum(), 1e-4, "chunks of " + rows);
+        for (boolean gather : new boolean[] {true, false}) {
+            boolean before = CausalLmLoss.compactScoredRows(gather);
+            try {
+                for (long rows : new long[] {1, 3, 4, N, 100}) {
+                    String what = "chunks of " + rows + (gather ? ", scored rows gathered" : ", every row");
+                    // every row must be written
+                    INDArray dHidden = Nd4j.create(DataType.FLOAT, N, D).assign(Double.NaN);
+                    LossSum got = new CausalLmLoss(new Scratch(DataType.FLOAT), rows * VOCAB)
+                            .compute(hidden, head, TARGETS, WEIGHT, dHidden);
+                    assertEquals(7, got.count(), what);
+                    assertEquals(want[0], got.sum(), 1e-4, what);
+                    assertEquals(
+                            0,
+                            dWant.sub(dHidden.castTo(DataType.DOUBLE))
+                                    .amaxNumber()
+                                    .doubleValue(),
+                            1e-6,
+                            what);
+                }
+            } finally {
+                CausalLmLoss.compactScoredRows(before);
+            }
+        }
+    }
+
+    /**
+     * Gathering the scored rows: the bf16 head gives what it gives on every row, the unscored rows' gradient is exactly
+     * 0, a batch with nothing scored gives nothing, and masks of any count of scored rows reuse the same buffers.
+     */
+    @Test
+    void gatheredScoredRowsMatchEveryRowAndKeepTheirBuffers() {
+        Nd4j.getRandom().setSeed(13);
+        INDArray hidden = Nd4j.randn(DataType.FLOAT, N, D);
+        INDArray head = Bf16.of(Nd4j.randn(DataType.FLOAT, VOCAB, D).muli(0.5));
+        boolean before = CausalLmLoss.compactScoredRows(false);
+        INDArray every = Nd4j.create(DataType.FLOAT, N, D);
+        LossSum all;
+        try {
+            all = new CausalLmLoss(new Scratch(DataType.FLOAT), 3L * VOCAB)
+                    .compute(hidden, head, TARGETS, WEIGHT, every);
+        } finally {
+            CausalLmLoss.compactScoredRows(before);
+        }
+        Scratch scratch = new Scratch(DataType.FLOAT);
+        CausalLmLoss loss = new CausalLmLoss(scratch, 3L * VOCAB);
+        INDArray dHidden = Nd4j.create(DataType.FLOAT, N, D).assign(Double.NaN);
+        LossSum gathered = loss.compute(hidden, head, TARGETS, WEIGHT, dHidden);
+        assertEquals(all.count(), gathered.count());
+        assertEquals(all.sum(), gathered.sum(), 1e-5 * Math.abs(all.sum()));
+        assertEquals(0, every.sub(dHidden).amaxNumber().doubleValue(), 1e-6);
+        for (int i = 0; i < N; i++) {
+            if (TARGETS[i] < 0) {
+                assertEquals(0, dHidden.getRow(i).amaxNumber().doubleValue(), 0.0, "row " + i + " is not scored");
+            }
+        }
+
+        int[] none = new int[N];
+        java.util.Arrays.fill(none, -1);
+        dHidden.assign(Double.NaN);
+        LossSum nothing = loss.compute(hidden, head, none, WEIGHT, dHidden);
+        assertEquals(0, nothing.count());
+        assertEquals(0, nothing.sum(), 0.0);
+        assertEquals(0, dHidden.amaxNumber().doubleValue(), 0.0);
+
+        long bytes = scratch.bytes();
+        for (int scored = 1; scored < N; scored++) {
+            int[] some = none.clone();
+            for (int i = N - scored; i < N; i++) {
+                some[i] = TARGETS[i] >= 0 ? TARGETS[i] : 5;
+            }
             assertEquals(
-                    0,
-                    dWant.sub(dHidden.castTo(DataType.DOUBLE)).amaxNumber().doubleValue(),
-                    1e-6,
-                    "chunks of " + rows);
+                    scored, loss.compute(hidden, head, some, WEIGHT, dHidden).count());
+            assertEquals(bytes, scratch.bytes(), scored + " scored rows: the same buffers, no new ones");
         }
     }
 
