@@ -46,7 +46,39 @@ public final class ModelBench {
             int seq,
             int batch,
             int rank,
-            List<String> targets) {
+            List<String> targets,
+            double scored) {
+        /**
+         * @param scored the fraction of each sequence's tokens the loss scores, its last ones (a prompt masked before
+         *     them, as with {@code data.train_on_inputs = false}); 1: every token, as the peer
+         */
+        public Shape {
+            if (!(scored > 0 && scored <= 1)) {
+                throw new IllegalArgumentException(
+                        "scored: the fraction of tokens scored must be in (0, 1], found " + scored);
+            }
+            if (scored < 1 && seq - Math.round(seq * (1 - scored)) < 2) {
+                throw new IllegalArgumentException("scored: " + scored + " of a " + seq + "-token sequence leaves no"
+                        + " token for the loss to score");
+            }
+        }
+
+        /** Every token scored, as the peer. */
+        public Shape(
+                LlamaConfig model,
+                int d,
+                int ffn,
+                int layers,
+                int heads,
+                int kvHeads,
+                int vocab,
+                int seq,
+                int batch,
+                int rank,
+                List<String> targets) {
+            this(model, d, ffn, layers, heads, kvHeads, vocab, seq, batch, rank, targets, 1.0);
+        }
+
         /** This shape with a real model's dimensions. */
         public Shape of(LlamaConfig c) {
             return new Shape(
@@ -60,7 +92,13 @@ public final class ModelBench {
                     seq,
                     batch,
                     rank,
-                    targets);
+                    targets,
+                    scored);
+        }
+
+        /** The positions of a sequence whose labels are masked: all but the last {@link #scored} of them. */
+        int promptLength() {
+            return (int) Math.round(seq * (1 - scored));
         }
 
         public int ffnOrDefault() {
@@ -89,7 +127,10 @@ public final class ModelBench {
                     Math.max(seq, 2048));
         }
 
-        /** Model FLOPs of one step as the peer counts them: backward of frozen weights ~ one more forward. */
+        /**
+         * Model FLOPs of one step as the peer counts them: backward of frozen weights ~ one more forward. With fewer
+         * than every token scored, the LM head's only for the scored ones, as only those go through it.
+         */
         double flops(boolean train) {
             int hd = d / heads;
             int kv = kvHeadsOrDefault();
@@ -97,7 +138,8 @@ public final class ModelBench {
             double linear = (double) layers
                     * ((double) d * heads * hd * 2 + (double) d * kv * hd * 2 + 3.0 * d * ffnOrDefault());
             double attention = (double) layers * 2 * batch * (double) seq * seq * d;
-            double forward = 2 * tokens * (linear + (double) d * vocab) + 2 * attention;
+            double headRows = (double) batch * (seq - promptLength());
+            double forward = 2 * tokens * linear + 2 * headRows * d * vocab + 2 * attention;
             return forward * (train ? 2 : 1);
         }
     }
@@ -176,7 +218,11 @@ public final class ModelBench {
             }
             int[] mask = new int[n];
             Arrays.fill(mask, 1);
-            return new Trainee(model, trainer, new TokenBatch(s.batch(), s.seq(), ids, mask, ids, null), first);
+            int[] labels = ids.clone();
+            for (int r = 0; r < s.batch(); r++) {
+                Arrays.fill(labels, r * s.seq(), r * s.seq() + s.promptLength(), TokenBatch.IGNORE);
+            }
+            return new Trainee(model, trainer, new TokenBatch(s.batch(), s.seq(), ids, mask, labels, null), first);
         }
 
         /** Step {@code i} after the first (a training step, or a forward pass for none); its seconds. */

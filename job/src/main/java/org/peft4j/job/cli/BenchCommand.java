@@ -42,7 +42,8 @@ final class BenchCommand implements Command {
                                            [--vocab 32000] [--seq 512] [--batch 4] [--rank 16] [--steps 3]
                                            [--targets q_proj,k_proj,v_proj,up_proj,down_proj]
                                            [--methods %s]
-                                           [--dtype fp32|bf16] [--model-config FILE] [--json] [--ab aligned]
+                                           [--dtype fp32|bf16] [--model-config FILE] [--scored 1]
+                                           [--json] [--ab aligned]
                   One child JVM per method (none = no adapter, forward only; lamda-frozen-b = LaMDA after PMB
                   freezing). Shapes, FLOP count and MFU follow ../shared/peer/hf_peft_bench.py: ffn 0 means
                   8d/3 rounded down to 64, kv-heads 0 means no GQA. --dtype bf16 stores the embedding, linears and
@@ -52,6 +53,9 @@ final class BenchCommand implements Command {
                   takes d, ffn, layers, heads, kv-heads and vocab from a Hugging Face config.json (e.g.
                   conf/model-configs/llama-2-7b.json: random weights of that shape are built in memory; give the
                   JVM room: PEFT4J_NATIVE=20g). The GEMM backend is PEFT4J_GEMM's (auto: oneDNN).
+                  --scored F: the loss scores only the last F of each sequence's tokens (a prompt masked before
+                  them, as data.train_on_inputs = false does); only those go through the LM head, and the FLOP
+                  count takes the head's for them only. The peer has no such option: it scores every token.
                   --ab aligned: per method, one JVM with two models, 64-byte aligned arrays off and on, stepped
                   alternately for --steps pairs; prints one JSON line per method (seconds per step each way, medians,
                   speedup, pairs where aligned was faster).""".formatted(METHODS);
@@ -72,7 +76,8 @@ final class BenchCommand implements Command {
                 a.integer("batch", 4),
                 a.integer("rank", 16),
                 List.of(a.get("targets", "q_proj,k_proj,v_proj,up_proj,down_proj")
-                        .split(",")));
+                        .split(",")),
+                scored(a));
         int steps = a.integer("steps", 3);
         ModelDtype dtype = ModelDtype.parse(a.get("dtype", "fp32"), "--dtype");
         if (dtype == ModelDtype.AUTO) {
@@ -144,6 +149,16 @@ final class BenchCommand implements Command {
         return ExitCode.OK;
     }
 
+    /** --scored: the fraction of each sequence's tokens whose labels are scored, its last ones. */
+    private static double scored(Args a) {
+        Double f = a.number("scored");
+        if (f != null && !(f > 0 && f <= 1)) {
+            throw new Args.UsageException("option --scored: the fraction of each sequence's tokens the loss scores, in"
+                    + " (0, 1], found " + f);
+        }
+        return f == null ? 1.0 : f;
+    }
+
     private static Map<String, Object> toMap(ModelBench.Result r, ModelBench.Shape s) {
         Map<String, Object> o = new LinkedHashMap<>();
         o.put("impl", "peft4j");
@@ -157,6 +172,7 @@ final class BenchCommand implements Command {
         o.put("peak_rss_mb", r.peakRssMb());
         o.put("gemm_gflops", r.gemmGflops());
         o.put("mfu", r.mfu());
+        o.put("scored", s.scored());
         o.put("threads", Runtime.getRuntime().availableProcessors());
         return o;
     }
