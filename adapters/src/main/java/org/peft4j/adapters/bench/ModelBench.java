@@ -63,22 +63,6 @@ public final class ModelBench {
             }
         }
 
-        /** Every token scored, as the peer. */
-        public Shape(
-                LlamaConfig model,
-                int d,
-                int ffn,
-                int layers,
-                int heads,
-                int kvHeads,
-                int vocab,
-                int seq,
-                int batch,
-                int rank,
-                List<String> targets) {
-            this(model, d, ffn, layers, heads, kvHeads, vocab, seq, batch, rank, targets, 1.0);
-        }
-
         /** This shape with a real model's dimensions. */
         public Shape of(LlamaConfig c) {
             return new Shape(

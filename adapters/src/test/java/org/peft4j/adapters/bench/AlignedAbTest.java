@@ -13,7 +13,7 @@ import org.peft4j.adapters.linalg.AlignedArrays;
 /** {@code bench --ab aligned}: both models step, every pair is timed, and alignment is left as it was found. */
 class AlignedAbTest {
     private static final ModelBench.Shape TINY =
-            new ModelBench.Shape(null, 64, 0, 1, 4, 0, 101, 16, 2, 4, List.of("q_proj", "v_proj"));
+            new ModelBench.Shape(null, 64, 0, 1, 4, 0, 101, 16, 2, 4, List.of("q_proj", "v_proj"), 1.0);
 
     @Test
     void timesEveryPairAndRestoresTheSetting() {

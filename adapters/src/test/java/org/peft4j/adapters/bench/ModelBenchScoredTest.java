@@ -42,9 +42,10 @@ class ModelBenchScoredTest {
         double quarter = tiny(0.25).flops(true);
         double head = 2.0 * 2 * 2 * 16 * 64 * 101; // forward and backward, 2 x 16 tokens, d 64, vocab 101
         assertEquals(head * 0.75, all - quarter, 1e-6 * all);
-        ModelBench.Shape everyToken = new ModelBench.Shape(null, 64, 0, 1, 4, 0, 101, 16, 2, 4, List.of("q_proj"));
-        assertEquals(1.0, everyToken.scored(), 0);
-        assertEquals(all, everyToken.flops(true), 0);
+        double tokens = 2 * 16;
+        double linear = 4.0 * 64 * 64 + 3.0 * 64 * 128; // q, k, v, o and the MLP (ffn 8d/3 rounded down to 64)
+        double attention = 2.0 * 2 * 16 * 16 * 64;
+        assertEquals(2 * (2 * tokens * (linear + 64.0 * 101) + 2 * attention), all, 1e-9 * all, "the peer's count");
     }
 
     @Test
