@@ -6,7 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Attention's products in bf16 on head-major operands, through oneDNN. oneDNN's AMX and AVX-512 BF16 kernels
+ * Attention's products on head-major operands, through oneDNN: in bf16, or in fp32 for an fp32 model. oneDNN's AMX and AVX-512 BF16 kernels
  * (brgemm) take only dense matrices: a head reached as a column block of a tokens-first matrix (row stride
  * heads*headDim) falls back to a generic kernel no faster than fp32 (measured). So each operand is copied once into
  * head-major order (heads x T x headDim), rounded to bf16 on the way, every head's product of a sequence runs as one
@@ -21,7 +21,18 @@ public final class HeadProducts {
      * kernel for a product with a broadcast addend (the causal mask).
      */
     public static boolean available() {
-        return Blas.backend() instanceof OneDnnGemm d && d.fastBf16() && d.broadcastAddendIsFast();
+        return Blas.backend() instanceof OneDnnGemm d && d.fastBf16() && d.broadcastAddendIsFast(false);
+    }
+
+    /**
+     * Whether attention should multiply {@code operands} (BFLOAT16: {@link #available()}; FLOAT: on oneDNN with a
+     * JIT kernel for the causal mask's broadcast addend) here.
+     */
+    public static boolean available(DataType operands) {
+        if (operands == DataType.BFLOAT16) {
+            return available();
+        }
+        return operands == DataType.FLOAT && Blas.backend() instanceof OneDnnGemm d && d.broadcastAddendIsFast(true);
     }
 
     /**
@@ -56,8 +67,8 @@ public final class HeadProducts {
     }
 
     /**
-     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, with a and b dense BFLOAT16
-     * arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
+     * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, with a and b dense BFLOAT16 (or
+     * both FLOAT) arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
      * FLOAT, and {@code add} null or one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a
      * mask, say).
      */
@@ -112,20 +123,23 @@ public final class HeadProducts {
                     + n + " matrix, for a FLOAT c, found " + add.dataType() + " " + add.shapeInfoToString()
                     + " and c " + c.dataType());
         }
-        if (a.dataType() != DataType.BFLOAT16
-                || b.dataType() != DataType.BFLOAT16
+        boolean f32 = a.dataType() == DataType.FLOAT;
+        if ((a.dataType() != DataType.BFLOAT16 && !f32)
+                || b.dataType() != a.dataType()
                 || !Blas.denseFloat(c)
                 || a.isView()
                 || b.isView()
                 || !holds(a, batch, aStride, (long) m * k)
                 || !holds(b, batch, bStride, (long) k * n)
                 || !holds(c, batch, cStride, (long) m * n)) {
-            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT, "
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 (or FLOAT x FLOAT)"
+                    + " -> FLOAT, "
                     + batch + " matrices each, " + m + " x " + k + " times " + k + " x " + n + " at strides " + aStride
                     + ", " + bStride + ", " + cStride + ": found " + a.dataType() + " " + a.length() + ", "
                     + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());
         }
-        dnnl().batchedBf16(
+        dnnl().batched(
+                        f32,
                         transA,
                         transB,
                         batch,

@@ -121,29 +121,31 @@ final class OneDnnGemm implements GemmBackend {
     }
 
     /**
-     * Whether a batched bf16 product with a broadcast addend (attention's causal mask, {@link #batchedBf16}) gets a
-     * JIT kernel on this CPU rather than oneDNN's reference one (which oneDNN 2.5 picked, ~1000x slower).
+     * Whether a batched product of bf16 operands, or fp32 ones with {@code f32}, with a broadcast addend (attention's
+     * causal mask, {@link #batched}) gets a JIT kernel on this CPU rather than oneDNN's reference one (which oneDNN
+     * 2.5 picked, ~1000x slower).
      */
-    boolean broadcastAddendIsFast() {
-        String impl = broadcastAddendImpl;
-        if (impl == null) {
-            memory.desc src =
-                    OneDnnPrimitives.strided(new long[] {2, 64, 64}, new long[] {4096, 64, 1}, memory.data_type.bf16);
+    boolean broadcastAddendIsFast(boolean f32) {
+        String[] impls = broadcastAddendImpl;
+        int i = f32 ? 1 : 0;
+        if (impls[i] == null) {
+            memory.data_type operands = f32 ? memory.data_type.f32 : memory.data_type.bf16;
+            memory.desc src = OneDnnPrimitives.strided(new long[] {2, 64, 64}, new long[] {4096, 64, 1}, operands);
             memory.desc dst =
                     OneDnnPrimitives.strided(new long[] {2, 64, 64}, new long[] {4096, 64, 1}, memory.data_type.f32);
             post_ops ops = new post_ops();
             ops.append_binary(dnnl.algorithm.binary_add, OneDnnPrimitives.broadcastAddend(64, 64));
             primitive_attr attr = new primitive_attr();
             attr.set_post_ops(ops);
-            impl = new matmul.primitive_desc(cpu, src, src, dst, attr, false)
+            impls[i] = new matmul.primitive_desc(cpu, src, src, dst, attr, false)
                     .impl_info_str()
                     .getString();
-            broadcastAddendImpl = impl;
         }
-        return !impl.startsWith("ref");
+        return !impls[i].startsWith("ref");
     }
 
-    private volatile String broadcastAddendImpl;
+    /** The kernels {@link #broadcastAddendIsFast} found, bf16 and fp32 (a benign race: both threads find the same). */
+    private final String[] broadcastAddendImpl = new String[2];
 
     /** {@code n} floats at {@code src} to bf16 at {@code dst}, rounded to nearest even (a reorder primitive). */
     void toBf16(Pointer src, Pointer dst, long n) {
@@ -162,11 +164,12 @@ final class OneDnnGemm implements GemmBackend {
 
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)} (or {@code c_i +=} with
-     * {@code accumulate}), bf16 operands into fp32, the batch outermost (a holds {@code batch} row-major m x k
+     * {@code accumulate}), bf16 operands (fp32 ones with {@code f32}) into fp32, the batch outermost (a holds {@code batch} row-major m x k
      * matrices, or k x m ones when transposed, {@code strides[0]} elements apart; b and c likewise, {@code strides[1]}
      * and {@code strides[2]}); {@code add}, one dense fp32 m x n matrix that every c_i adds, or null.
      */
-    void batchedBf16(
+    void batched(
+            boolean f32,
             boolean transA,
             boolean transB,
             int batch,
@@ -183,6 +186,7 @@ final class OneDnnGemm implements GemmBackend {
         OneDnnPrimitives.Bound p = perThread
                 .get()
                 .batched(new OneDnnPrimitives.Batched(
+                        f32,
                         transA,
                         transB,
                         batch,

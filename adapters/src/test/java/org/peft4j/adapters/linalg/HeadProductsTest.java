@@ -60,16 +60,23 @@ class HeadProductsTest {
     /** Shapes as attention makes them: batch = key/value heads, m = group rows, and every transposition. */
     @ParameterizedTest
     @CsvSource({
-        "false, true, 2, 12, 6, 5, 0.5",
-        "false, false, 2, 12, 5, 6, 1.0",
-        "true, false, 3, 6, 5, 12, 0.25",
-        "true, true, 1, 9, 7, 33, 1.0"
+        "false, true, 2, 12, 6, 5, 0.5, BFLOAT16",
+        "false, false, 2, 12, 5, 6, 1.0, BFLOAT16",
+        "true, false, 3, 6, 5, 12, 0.25, BFLOAT16",
+        "true, true, 1, 9, 7, 33, 1.0, BFLOAT16",
+        "false, true, 2, 12, 6, 5, 0.5, FLOAT",
+        "true, false, 3, 6, 5, 12, 0.25, FLOAT",
+        "true, true, 1, 9, 7, 33, 1.0, FLOAT"
     })
-    void batchedProductsMatchDoublePrecisionOfTheBf16Values(
-            boolean transA, boolean transB, int batch, int m, int n, int k, double alpha) {
+    void batchedProductsMatchDoublePrecisionOfTheOperandsValues(
+            boolean transA, boolean transB, int batch, int m, int n, int k, double alpha, DataType operands) {
         SplittableRandom rng = new SplittableRandom(batch * 131L + m);
-        INDArray a = Bf16.of(random((long) batch * m * k, rng));
-        INDArray b = Bf16.of(random((long) batch * k * n, rng));
+        INDArray a = random((long) batch * m * k, rng);
+        INDArray b = random((long) batch * k * n, rng);
+        if (operands == DataType.BFLOAT16) {
+            a = Bf16.of(a);
+            b = Bf16.of(b);
+        }
         INDArray c = Nd4j.create(DataType.FLOAT, (long) batch * m, n).assign(Float.NaN); // overwritten, not added to
         HeadProducts.product(transA, transB, batch, m, n, k, alpha, a, b, c, null);
         double worst = 0;
@@ -143,7 +150,7 @@ class HeadProductsTest {
         INDArray c = Nd4j.create(DataType.FLOAT, 4, 2);
         var e = assertThrows(
                 IllegalArgumentException.class, () -> HeadProducts.product(false, false, 1, 4, 2, 3, 1, a, f, c, null));
-        assertTrue(e.getMessage().contains("dense BFLOAT16 x BFLOAT16 -> FLOAT"), e.getMessage());
+        assertTrue(e.getMessage().contains("dense BFLOAT16 x BFLOAT16 (or FLOAT x FLOAT) -> FLOAT"), e.getMessage());
         INDArray b = Nd4j.create(DataType.BFLOAT16, 3, 2);
         INDArray c16 = Nd4j.create(DataType.BFLOAT16, 4, 2);
         var addend = assertThrows(

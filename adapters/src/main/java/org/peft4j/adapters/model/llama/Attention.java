@@ -20,10 +20,10 @@ import org.peft4j.adapters.linalg.RowSoftmax;
  * probabilities from the kept q and k instead of storing them per layer (batch 4, 16 heads, T = 512 would be 64 MB
  * per layer in fp32): one extra GEMM per head buys a layer's worth of memory.
  *
- * <p>In a bf16 model, where oneDNN runs the products, a pass without a KV cache (training, scoring) multiplies in
- * bf16 on head-major copies, as torch's bf16 attention does ({@link HeadMajorAttention}: causal halves, fp32
- * probabilities kept for backward up to a per-layer budget). Cached generation, and every other backend, multiply in
- * fp32.
+ * <p>Where oneDNN runs the products, a pass without a KV cache (training, scoring) goes head-major instead
+ * ({@link HeadMajorAttention}: batched products on head-major copies, causal halves, fp32 probabilities kept for
+ * backward up to a per-layer budget): in bf16 for a bf16 model, as torch's bf16 attention multiplies, in fp32 for an
+ * fp32 one. Cached generation, double-precision models and every other backend take the tokens-first products.
  */
 final class Attention {
     private final int layer;
@@ -32,7 +32,12 @@ final class Attention {
     private final int headDim;
     private final double scale;
     private final int slidingWindow;
-    private final boolean bf16;
+    /** What head-major passes multiply (the weights' type: bf16, or fp32), or null where they do not apply. */
+    private final DataType headMajorOperands;
+
+    /** Whether an fp32 model's passes go head-major too (false: the tokens-first products; for tests and A/Bs). */
+    private static volatile boolean fp32HeadMajor = true;
+
     private boolean headMajorPass;
     private final TargetLinear q;
     private final TargetLinear k;
@@ -70,8 +75,18 @@ final class Attention {
         this.o = o;
         this.rotary = rotary;
         this.scratch = new Scratch(q.computeType());
-        this.bf16 = q.weight().dataType() == DataType.BFLOAT16;
-        this.headMajor = new HeadMajorAttention(heads, kvHeads, headDim, scale, shared, scratch);
+        DataType w = q.weight().dataType();
+        this.headMajorOperands = w == DataType.BFLOAT16 || w == DataType.FLOAT ? w : null;
+        this.headMajor = headMajorOperands == null
+                ? null
+                : new HeadMajorAttention(heads, kvHeads, headDim, scale, headMajorOperands, shared, scratch);
+    }
+
+    /** Sets whether an fp32 model's passes go head-major and returns the previous setting: for tests and A/Bs. */
+    static boolean fp32HeadMajor(boolean on) {
+        boolean before = fp32HeadMajor;
+        fp32HeadMajor = on;
+        return before;
     }
 
     /** Whether q, k or v has an adapter that reads its input h in backward (then h must be kept). */
@@ -112,7 +127,10 @@ final class Attention {
         boolean keep = p.train() && o.needsInputKept();
         INDArray out =
                 (keep ? scratch : shared).get(keep ? "o2" : "attn.o2", (long) rows * len, (long) heads * headDim);
-        headMajorPass = bf16 && p.cache() == null && HeadProducts.available();
+        headMajorPass = headMajorOperands != null
+                && p.cache() == null
+                && (headMajorOperands == DataType.BFLOAT16 || fp32HeadMajor)
+                && HeadProducts.available(headMajorOperands);
         if (headMajorPass) {
             headMajor.forward(pass, qs, ks, vs, out);
         } else {

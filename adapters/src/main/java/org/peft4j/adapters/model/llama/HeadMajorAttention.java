@@ -9,9 +9,10 @@ import org.peft4j.adapters.linalg.HeadProducts;
 import org.peft4j.adapters.linalg.RowSoftmax;
 
 /**
- * One layer's attention products for a bf16 model's passes without a KV cache (training, scoring), in bf16 on
- * head-major operands ({@link HeadProducts}), as torch's bf16 attention multiplies: q, k, v and dO are rounded to
- * bf16 as they are copied head-major, and so are the probabilities P and dS as the products read them. The scores,
+ * One layer's attention products for passes without a KV cache (training, scoring) on head-major operands
+ * ({@link HeadProducts}). In a bf16 model they multiply in bf16, as torch's bf16 attention does: q, k, v and dO are
+ * rounded to bf16 as they are copied head-major, and so are the probabilities P and dS as the products read them. In
+ * an fp32 model every operand stays fp32 (the products read P and dS themselves). The scores,
  * their softmax, dP = dO V^T and the softmax backward stay fp32: dS = P (dP - rowsum(P dP)) is a small difference of
  * large numbers when the values share a common part, and with P and dP rounded to bf16 there the quickstart's
  * 30-round run learned to 0.02 accuracy instead of 0.45. A key/value head's gradient sums over the query heads of its
@@ -35,6 +36,7 @@ final class HeadMajorAttention {
     private final int kvHeads;
     private final int headDim;
     private final double scale;
+    private final DataType operands;
     private final Scratch shared;
     private final Scratch layer;
     private boolean kept;
@@ -48,8 +50,14 @@ final class HeadMajorAttention {
     /**
      * @param shared the model-wide buffers, dead between one layer's use and the next
      * @param layer this layer's own buffers, where kept probabilities live until backward
+     * @param operands what the products multiply: BFLOAT16, or FLOAT
      */
-    HeadMajorAttention(int heads, int kvHeads, int headDim, double scale, Scratch shared, Scratch layer) {
+    HeadMajorAttention(
+            int heads, int kvHeads, int headDim, double scale, DataType operands, Scratch shared, Scratch layer) {
+        if (operands != DataType.BFLOAT16 && operands != DataType.FLOAT) {
+            throw new IllegalArgumentException("head-major attention multiplies BFLOAT16 or FLOAT, not " + operands);
+        }
+        this.operands = operands;
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -85,15 +93,14 @@ final class HeadMajorAttention {
     void forward(Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray out) {
         int len = pass.length();
         kept = pass.train() && keeps(pass.rows(), len);
-        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, operands);
+        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, operands);
         for (int b = 0; b < pass.rows(); b++) {
             long row0 = (long) b * len;
             HeadProducts.toHeadMajor(ks, row0, len, kvHeads, headDim, kh);
             HeadProducts.toHeadMajor(vs, row0, len, kvHeads, headDim, vh);
             for (Half h : halves(len)) {
-                INDArray ph = scoresBuffer("attn.ph.", h, DataType.BFLOAT16);
-                Bf16.round(probabilities(pass, b, h, qs, kh), ph);
+                INDArray ph = operand(probabilities(pass, b, h, qs, kh), h);
                 INDArray oh = queryBuffer("attn.oh.", h, DataType.FLOAT);
                 byQuery(h, headDim, h.keys, 1.0, ph, false, vh, oh, null, len);
                 HeadProducts.fromHeadMajor(oh, out, row0 + h.first, h.rows, heads, headDim);
@@ -106,8 +113,8 @@ final class HeadMajorAttention {
             Pass pass, INDArray qs, INDArray ks, INDArray vs, INDArray dO, INDArray dq, INDArray dk, INDArray dv) {
         int len = pass.length();
         Half[] halves = halves(len);
-        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
-        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, DataType.BFLOAT16);
+        INDArray kh = shared.get("attn.kh", (long) kvHeads * len, headDim, operands);
+        INDArray vh = shared.get("attn.vh", (long) kvHeads * len, headDim, operands);
         INDArray kvGrad = shared.get("attn.kvh", (long) kvHeads * len, headDim);
         INDArray[] p = new INDArray[halves.length];
         INDArray[] ph = new INDArray[halves.length];
@@ -126,9 +133,8 @@ final class HeadMajorAttention {
                 } else {
                     p[i] = probabilities(pass, b, h, qs, kh);
                 }
-                ph[i] = scoresBuffer("attn.ph.", h, DataType.BFLOAT16);
-                Bf16.round(p[i], ph[i]);
-                dOh[i] = queryBuffer("attn.dOh.", h, DataType.BFLOAT16);
+                ph[i] = operand(p[i], h);
+                dOh[i] = queryBuffer("attn.dOh.", h, operands);
                 HeadProducts.toHeadMajor(dO, row0 + h.first, h.rows, heads, headDim, dOh[i]);
             }
             byKey(halves, ph, dOh, 1.0, kvGrad, len); // dV = P^T dO
@@ -138,7 +144,8 @@ final class HeadMajorAttention {
                 INDArray dP = scoresBuffer("attn.dP.", h, DataType.FLOAT);
                 byQuery(h, h.keys, headDim, 1.0, dOh[i], true, vh, dP, null, len); // dP = dO V^T
                 HeadProducts.softmaxBackward(p[i], dP); // dP := dS
-                Bf16.round(dP, ph[i]); // P's bf16 copy has been read (dV): it holds dS from here on
+                // P's operand has been read (dV): its bf16 copy holds dS from here on (in fp32, dS itself is read)
+                ph[i] = operand(dP, h);
                 INDArray qGrad = queryBuffer("attn.oh.", h, DataType.FLOAT);
                 byQuery(h, headDim, h.keys, scale, ph[i], false, kh, qGrad, null, len); // dQ = scale dS K
                 HeadProducts.fromHeadMajor(qGrad, dq, row0 + h.first, h.rows, heads, headDim);
@@ -252,9 +259,22 @@ final class HeadMajorAttention {
         return layer.get("attn.p." + h.name + b, (long) heads * h.rows, h.keys, DataType.FLOAT);
     }
 
-    /** The head-major bf16 copy of half h's queries. */
+    /** The head-major copy of half h's queries, in the operands' type. */
     private INDArray queries(Half h) {
-        return queryBuffer("attn.qh.", h, DataType.BFLOAT16);
+        return queryBuffer("attn.qh.", h, operands);
+    }
+
+    /**
+     * Half h's fp32 probabilities (or dS) as a product's operand: themselves when the products multiply fp32, else
+     * rounded into the half's one bf16 buffer for them.
+     */
+    private INDArray operand(INDArray fp32, Half h) {
+        if (operands == DataType.FLOAT) {
+            return fp32;
+        }
+        INDArray bf16 = scoresBuffer("attn.ph.", h, DataType.BFLOAT16);
+        Bf16.round(fp32, bf16);
+        return bf16;
     }
 
     /** A shared heads*rows x headDim buffer of half h. */

@@ -57,6 +57,24 @@ class HeadMajorAttentionTest {
         assertClose(want.dv, got.dv, 0.01, "dv");
     }
 
+    /**
+     * An fp32 model's head-major pass: the same products on fp32 operands, within float rounding of attention in
+     * double (1e-6 where bf16 operands cost 1e-2), kept probabilities to the bit of recomputed ones.
+     */
+    @Test
+    void fp32OperandsMatchDoublePrecisionAttentionWithinFloatRounding() {
+        Inputs in = Inputs.of(7);
+        Result got = run(in, HeadMajorAttention.KEEP_BYTES, DataType.FLOAT);
+        Result want = reference(in);
+        assertTrue(relative(withoutPadding(want.out), withoutPadding(got.out)) < 1e-6, "out");
+        assertTrue(relative(withoutPadding(want.dq), withoutPadding(got.dq)) < 1e-6, "dq");
+        assertTrue(relative(want.dk, got.dk) < 1e-6, "dk");
+        assertTrue(relative(want.dv, got.dv) < 1e-6, "dv");
+        Result recomputed = run(in, 0, DataType.FLOAT);
+        assertArrayEquals(got.dq.data().asFloat(), recomputed.dq.data().asFloat(), "dq kept and recomputed");
+        assertArrayEquals(got.dk.data().asFloat(), recomputed.dk.data().asFloat(), "dk kept and recomputed");
+    }
+
     @Test
     void keptProbabilitiesGiveTheBitsThatRecomputedOnesGive() {
         Inputs in = Inputs.of(11);
@@ -73,9 +91,10 @@ class HeadMajorAttentionTest {
     @Test
     void theBudgetKeepsTheBenchShapeAndNotLongSequencesOfA7bModel() {
         Scratch s = new Scratch(DataType.FLOAT);
-        assertTrue(new HeadMajorAttention(16, 16, 64, 0.125, s, s).keeps(4, 512), "50 MB a layer");
-        assertTrue(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 256), "6 MB a layer");
-        assertFalse(new HeadMajorAttention(32, 32, 128, 0.09, s, s).keeps(1, 2048), "403 MB a layer");
+        assertTrue(new HeadMajorAttention(16, 16, 64, 0.125, DataType.BFLOAT16, s, s).keeps(4, 512), "50 MB a layer");
+        assertTrue(new HeadMajorAttention(32, 32, 128, 0.09, DataType.BFLOAT16, s, s).keeps(1, 256), "6 MB a layer");
+        assertFalse(
+                new HeadMajorAttention(32, 32, 128, 0.09, DataType.BFLOAT16, s, s).keeps(1, 2048), "403 MB a layer");
     }
 
     private record Inputs(INDArray q, INDArray k, INDArray v, INDArray dO, INDArray keyBias) {
@@ -99,11 +118,15 @@ class HeadMajorAttentionTest {
     private record Result(INDArray out, INDArray dq, INDArray dk, INDArray dv, long layerBytes) {}
 
     private static Result run(Inputs in, long keepBytes) {
+        return run(in, keepBytes, DataType.BFLOAT16);
+    }
+
+    private static Result run(Inputs in, long keepBytes, DataType operands) {
         long budget = HeadMajorAttention.keepBytes(keepBytes);
         try {
             Scratch shared = new Scratch(DataType.FLOAT);
             Scratch layer = new Scratch(DataType.FLOAT);
-            HeadMajorAttention a = new HeadMajorAttention(HEADS, KV_HEADS, HEAD_DIM, SCALE, shared, layer);
+            HeadMajorAttention a = new HeadMajorAttention(HEADS, KV_HEADS, HEAD_DIM, SCALE, operands, shared, layer);
             Pass pass = new Pass(ROWS, LEN, 0, null, in.keyBias, null, true);
             INDArray out = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
             INDArray dq = Nd4j.create(DataType.FLOAT, ROWS * LEN, HEADS * HEAD_DIM);
@@ -183,10 +206,14 @@ class HeadMajorAttentionTest {
     }
 
     private static void assertClose(INDArray want, INDArray got, double tol, String what) {
-        double rel = got.castTo(DataType.DOUBLE).sub(want).norm2Number().doubleValue()
-                / want.norm2Number().doubleValue();
+        double rel = relative(want, got);
         assertTrue(rel < tol, what + ": relative difference " + rel);
         assertTrue(rel > 0, what + ": bf16 operands must leave some difference");
+    }
+
+    private static double relative(INDArray want, INDArray got) {
+        return got.castTo(DataType.DOUBLE).sub(want).norm2Number().doubleValue()
+                / want.norm2Number().doubleValue();
     }
 
     private static INDArray matrix(double[][] x) {
