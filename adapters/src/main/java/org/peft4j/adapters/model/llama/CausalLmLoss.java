@@ -63,9 +63,14 @@ final class CausalLmLoss {
      */
     LossSum compute(INDArray hidden, INDArray head, int[] targets, double weight, INDArray dHidden) {
         int n = (int) hidden.rows();
+        int vocab = (int) head.rows();
         int scored = 0;
-        for (int t : targets) {
-            scored += t >= 0 ? 1 : 0;
+        for (int i = 0; i < n; i++) {
+            if (targets[i] >= vocab) { // checked here, where i is still the token's own index
+                throw new IllegalArgumentException(
+                        "label " + targets[i] + " at token " + i + " is outside the vocabulary of " + vocab);
+            }
+            scored += targets[i] >= 0 ? 1 : 0;
         }
         if (scored == n || !compactScoredRows) {
             return chunks(hidden, n, head, targets, weight, dHidden);
@@ -175,10 +180,6 @@ final class CausalLmLoss {
             boolean allScored = true;
             for (int i = 0; i < rows; i++) {
                 int t = targets[start + i];
-                if (t >= vocab) {
-                    throw new IllegalArgumentException(
-                            "label " + t + " at token " + (start + i) + " is outside the vocabulary of " + vocab);
-                }
                 if (t < 0) {
                     allScored = false;
                     continue;

@@ -123,6 +123,20 @@ class CausalLmLossTest {
         assertEquals(0, whole.sub(dHidden).amaxNumber().doubleValue(), 1e-6);
     }
 
+    /** A label outside the vocabulary is refused with its token's own index, masked rows before it or not. */
+    @Test
+    void aLabelOutsideTheVocabularyIsRefusedWithItsTokenIndex() {
+        INDArray hidden = Nd4j.randn(DataType.FLOAT, N, D);
+        INDArray head = Nd4j.randn(DataType.FLOAT, VOCAB, D);
+        int[] targets = TARGETS.clone();
+        targets[8] = VOCAB; // rows 3, 4, 5 and 7 are masked: gathered, it would be the fifth scored row
+        var e = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
+                () -> new CausalLmLoss(new Scratch(DataType.FLOAT), 3L * VOCAB)
+                        .compute(hidden, head, targets, WEIGHT, null));
+        assertEquals("label 53 at token 8 is outside the vocabulary of 53", e.getMessage());
+    }
+
     /** Sum of -log softmax(h head^T)[target] over scored rows into {@code loss[0]}; returns d loss / d hidden. */
     private static INDArray reference(INDArray hidden, INDArray head, double[] loss) {
         INDArray logits = hidden.mmul(head.transpose());
