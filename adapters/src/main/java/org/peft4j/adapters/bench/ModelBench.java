@@ -57,7 +57,7 @@ public final class ModelBench {
                 throw new IllegalArgumentException(
                         "scored: the fraction of tokens scored must be in (0, 1], found " + scored);
             }
-            if (scored < 1 && seq - Math.round(seq * (1 - scored)) < 2) {
+            if (scored < 1 && seq - promptLength(seq, scored) < 2) {
                 throw new IllegalArgumentException("scored: " + scored + " of a " + seq + "-token sequence leaves no"
                         + " token for the loss to score");
             }
@@ -82,6 +82,10 @@ public final class ModelBench {
 
         /** The positions of a sequence whose labels are masked: all but the last {@link #scored} of them. */
         int promptLength() {
+            return promptLength(seq, scored);
+        }
+
+        private static int promptLength(int seq, double scored) {
             return (int) Math.round(seq * (1 - scored));
         }
 

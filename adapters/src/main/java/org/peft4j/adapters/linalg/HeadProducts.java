@@ -6,11 +6,11 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Attention's products on head-major operands, through oneDNN: in bf16, or in fp32 for an fp32 model. oneDNN's AMX and AVX-512 BF16 kernels
- * (brgemm) take only dense matrices: a head reached as a column block of a tokens-first matrix (row stride
- * heads*headDim) falls back to a generic kernel no faster than fp32 (measured). So each operand is copied once into
- * head-major order (heads x T x headDim), rounded to bf16 on the way, every head's product of a sequence runs as one
- * batched matmul, and the fp32 results are copied back tokens-first.
+ * Attention's products on head-major operands, through oneDNN: in bf16, or in fp32 for an fp32 model. oneDNN's AMX
+ * and AVX-512 BF16 kernels (brgemm) take only dense matrices: a head reached as a column block of a tokens-first
+ * matrix (row stride heads*headDim) falls back to a generic kernel no faster than fp32 (measured). So each operand is
+ * copied once into head-major order (heads x T x headDim), rounded to bf16 on the way for bf16 products, every
+ * head's product of a sequence runs as one batched matmul, and the fp32 results are copied back tokens-first.
  */
 public final class HeadProducts {
     private HeadProducts() {}
@@ -68,9 +68,9 @@ public final class HeadProducts {
 
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)}, with a and b dense BFLOAT16 (or
-     * both FLOAT) arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise b), c dense
-     * FLOAT, and {@code add} null or one dense FLOAT m x n matrix that every c_i adds in the same pass, after alpha (a
-     * mask, say).
+     * both FLOAT) arrays holding {@code batch} matrices one after another (m x k, or k x m when transposed; likewise
+     * b), c dense FLOAT, and {@code add} null or one dense FLOAT m x n matrix that every c_i adds in the same pass,
+     * after alpha (a mask, say).
      */
     public static void product(
             boolean transA,
@@ -88,7 +88,8 @@ public final class HeadProducts {
         long kn = (long) k * n;
         long mn = (long) m * n;
         if (a.length() != batch * mk || b.length() != batch * kn || c.length() != batch * mn) {
-            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 -> FLOAT of "
+            throw new IllegalArgumentException("HeadProducts.product: dense BFLOAT16 x BFLOAT16 (or FLOAT x FLOAT) ->"
+                    + " FLOAT of "
                     + (batch * (mk + kn + mn)) + " elements in all, found " + a.dataType() + " " + a.length()
                     + ", "
                     + b.dataType() + " " + b.length() + ", " + c.dataType() + " " + c.length());

@@ -164,9 +164,10 @@ final class OneDnnGemm implements GemmBackend {
 
     /**
      * For each i below {@code batch}: {@code c_i = alpha op(a_i) op(b_i) (+ add)} (or {@code c_i +=} with
-     * {@code accumulate}), bf16 operands (fp32 ones with {@code f32}) into fp32, the batch outermost (a holds {@code batch} row-major m x k
-     * matrices, or k x m ones when transposed, {@code strides[0]} elements apart; b and c likewise, {@code strides[1]}
-     * and {@code strides[2]}); {@code add}, one dense fp32 m x n matrix that every c_i adds, or null.
+     * {@code accumulate}), bf16 operands (fp32 ones with {@code f32}) into fp32, the batch outermost (a holds
+     * {@code batch} row-major m x k matrices, or k x m ones when transposed, {@code strides[0]} elements apart; b and c
+     * likewise, {@code strides[1]} and {@code strides[2]}); {@code add}, one dense fp32 m x n matrix that every c_i
+     * adds, or null.
      */
     void batched(
             boolean f32,

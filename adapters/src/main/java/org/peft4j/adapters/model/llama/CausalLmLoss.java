@@ -37,7 +37,7 @@ final class CausalLmLoss {
      */
     static final long CHUNK_ELEMENTS_BF16 = 8L << 20;
 
-    /** Whether only the scored rows go through the head (false: every row, as before; for tests and A/Bs). */
+    /** Whether only the scored rows go through the head (false: every row; for tests and A/Bs). */
     private static volatile boolean compactScoredRows = true;
 
     private final Scratch scratch;
@@ -81,10 +81,11 @@ final class CausalLmLoss {
         INDArray gathered = scratch.get("scored.hidden", n, d);
         INDArray dGathered = dHidden == null ? null : scratch.get("scored.dHidden", n, d);
         int[] gatheredTargets = new int[scored];
+        java.util.List<int[]> runs = scoredRuns(targets);
         int at = 0;
-        for (int[] run : scoredRuns(targets)) {
+        for (int[] run : runs) {
             int len = run[1] - run[0];
-            rows(gathered, at, len).assign(rows(hidden, run[0], len));
+            LlamaModel.rows(gathered, at, at + len).assign(LlamaModel.rows(hidden, run[0], run[1]));
             System.arraycopy(targets, run[0], gatheredTargets, at, len);
             at += len;
         }
@@ -92,9 +93,9 @@ final class CausalLmLoss {
         if (dHidden != null) {
             dHidden.assign(0);
             at = 0;
-            for (int[] run : scoredRuns(targets)) {
+            for (int[] run : runs) {
                 int len = run[1] - run[0];
-                rows(dHidden, run[0], len).assign(rows(dGathered, at, len));
+                LlamaModel.rows(dHidden, run[0], run[1]).assign(LlamaModel.rows(dGathered, at, at + len));
                 at += len;
             }
         }
@@ -124,10 +125,6 @@ final class CausalLmLoss {
             i = j;
         }
         return runs;
-    }
-
-    private static INDArray rows(INDArray x, int from, int count) {
-        return x.get(NDArrayIndex.interval(from, from + count), NDArrayIndex.all());
     }
 
     /** The loss over the first {@code n} rows of {@code hidden}, chunk by chunk (see the class comment). */

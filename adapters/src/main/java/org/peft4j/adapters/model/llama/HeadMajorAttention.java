@@ -157,8 +157,8 @@ final class HeadMajorAttention {
 
     /**
      * Half h's probabilities in sequence b, softmax(scale q k^T + causal mask + padding mask) for every head, in fp32
-     * (in this layer's buffers when this pass keeps them); leaves the head-major bf16 copy of h's queries in
-     * {@link #queries}. {@code kh} holds the sequence's keys head-major.
+     * (in this layer's buffers when this pass keeps them); leaves the head-major copy of h's queries, in the operands'
+     * type, in {@link #queries}. {@code kh} holds the sequence's keys head-major.
      */
     private INDArray probabilities(Pass pass, int b, Half h, INDArray qs, INDArray kh) {
         int len = pass.length();
