@@ -27,6 +27,8 @@ public final class TargetLinear {
     private String dxKey = "dx";
     private Scratch forwardScratch;
     private String yKey = "y";
+    private Scratch inferenceScratch;
+    private String inferenceKey;
     private Adapter adapter;
     private boolean merged;
     private INDArray unmergedW0;
@@ -75,6 +77,22 @@ public final class TargetLinear {
     public void shareForwardBuffer(Scratch shared, String key) {
         this.forwardScratch = shared;
         this.yKey = key;
+    }
+
+    /**
+     * Writes the outputs of forward passes that do not train into {@code shared} under {@code key}: nothing reads them
+     * once the layer that made them is done, so every layer of a model can use the same buffer, and a forward-only pass
+     * (evaluation, scoring, generation) holds one layer's outputs instead of one per layer. Training passes keep
+     * writing where {@link #shareForwardBuffer} says (their outputs may be read in backward).
+     */
+    public void shareInferenceBuffer(Scratch shared, String key) {
+        this.inferenceScratch = shared;
+        this.inferenceKey = key;
+    }
+
+    /** Bytes of this layer's own work buffers (not those it shares). */
+    public long bufferBytes() {
+        return scratch.bytes();
     }
 
     /** Whether a training forward needs its input x kept untouched until backward (for the adapter). */
@@ -183,9 +201,14 @@ public final class TargetLinear {
         return a;
     }
 
-    /** y = x W0 (+ b) (+ s delta(x) unless merged). The result is a buffer owned by this layer. */
+    /**
+     * y = x W0 (+ b) (+ s delta(x) unless merged), in a buffer of this layer or, outside training, the one
+     * {@link #shareInferenceBuffer} names: valid until the next forward that writes the same buffer.
+     */
     public INDArray forward(INDArray x, boolean train) {
-        INDArray y = forwardScratch.get(yKey, x.rows(), dOut());
+        INDArray y = train || inferenceScratch == null
+                ? forwardScratch.get(yKey, x.rows(), dOut())
+                : inferenceScratch.get(inferenceKey, x.rows(), dOut());
         baseProduct(y, x, false);
         if (bias != null) {
             y.addiRowVector(bias);

@@ -315,4 +315,9 @@ final class Attention {
         int keys = (int) scores.columns();
         return new Block(scores, (long) h * pass.length() * keys, keys);
     }
+
+    /** Bytes of this part's own work buffers (not the shared ones). */
+    long bufferBytes() {
+        return scratch.bytes();
+    }
 }

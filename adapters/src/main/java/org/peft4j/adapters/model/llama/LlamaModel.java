@@ -28,6 +28,7 @@ public final class LlamaModel {
     private final List<DecoderLayer> layers = new ArrayList<>();
     private final RmsNorm finalNorm;
     private final Scratch scratch;
+    private final Scratch shared;
     private final CausalLmLoss lmLoss;
     private Rotary.Tables ropeCache;
     private int ropeCacheLength = -1;
@@ -39,12 +40,24 @@ public final class LlamaModel {
         this.scratch = new Scratch(weights.computeType());
         // Layers run backward one after another, so one set of backward buffers serves them all (1.3 GB less at
         // d=1024, 8 layers, 2048 tokens than a set per layer).
-        Scratch shared = new Scratch(weights.computeType());
+        this.shared = new Scratch(weights.computeType());
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             layers.add(new DecoderLayer(l, config, weights.layers().get(l), rotary, shared));
         }
         this.finalNorm = new RmsNorm(weights.finalNorm(), config.rmsNormEps(), scratch, "final");
         this.lmLoss = new CausalLmLoss(scratch);
+    }
+
+    /**
+     * Bytes of the work buffers the model holds now: activations kept for backward, per layer, and the buffers its
+     * layers share (backward's, and those of passes that do not train). Adapters' own buffers are not counted.
+     */
+    public long activationBytes() {
+        long n = scratch.bytes() + shared.bytes() + finalNorm.bufferBytes();
+        for (DecoderLayer l : layers) {
+            n += l.bufferBytes();
+        }
+        return n;
     }
 
     public LlamaConfig config() {

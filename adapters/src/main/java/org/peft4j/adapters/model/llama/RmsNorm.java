@@ -160,4 +160,9 @@ final class RmsNorm {
             Reference.reachabilityFence(dx);
         }
     }
+
+    /** Bytes of this part's own work buffers (not the shared ones). */
+    long bufferBytes() {
+        return scratch.bytes();
+    }
 }

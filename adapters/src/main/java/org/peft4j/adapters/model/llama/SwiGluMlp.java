@@ -55,4 +55,9 @@ final class SwiGluMlp {
         INDArray dhu = up.backward(du, needDx);
         return needDx ? dh.addi(dhu) : null;
     }
+
+    /** Bytes of this part's own work buffers (not the shared ones). */
+    long bufferBytes() {
+        return scratch.bytes();
+    }
 }
