@@ -1,6 +1,7 @@
 package org.peft4j.adapters.neat;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -29,6 +30,8 @@ public final class NeatAdapter extends BaseAdapter {
     private final List<INDArray> pre = new ArrayList<>();
     private final List<INDArray> hidden = new ArrayList<>();
     private INDArray keptX;
+    /** The MLP's weights as they were when {@link #pre} and {@link #hidden} were last computed, or null. */
+    private List<double[]> hiddenFrom;
 
     public NeatAdapter(
             int dIn,
@@ -69,8 +72,20 @@ public final class NeatAdapter extends BaseAdapter {
         return true;
     }
 
-    /** Runs the MLP over M = W0 (or W0^T), keeping P_i and h_i; returns H (m x r). */
+    /**
+     * Runs the MLP over M = W0 (or W0^T), keeping P_i and h_i; returns H (m x r). H depends only on W0, which is frozen
+     * (merging changes it, but a merged layer never calls its adapter, and unmerging restores it exactly), and on the
+     * MLP's weights: while those are bit for bit what the last run saw, that run's P_i and h_i are reused. A decoding
+     * step, or a micro-batch after the first of a step, thus skips an m x n x r product and a widened copy of a bf16
+     * W0. Comparing the weights costs m x r reads; whatever changed them (an optimizer step, averaging, a checkpoint)
+     * is caught, as nothing tells the adapter.
+     */
     private INDArray hiddenOfBase() {
+        List<double[]> weights = mlpWeights();
+        if (hiddenFrom != null && sameWeights(hiddenFrom, weights)) {
+            return hidden.get(hidden.size() - 1);
+        }
+        hiddenFrom = null;
         pre.clear();
         hidden.clear();
         int m = rows() ? dIn() : dOut();
@@ -90,7 +105,35 @@ public final class NeatAdapter extends BaseAdapter {
             // Decoder j adds the input of the mirrored encoder (k - 1 - j), i.e. h_{k-1-j}.
             hidden.add(options.activation().apply(p).addi(hidden.get(k - 1 - j)));
         }
+        hiddenFrom = weights;
         return hidden.get(hidden.size() - 1);
+    }
+
+    /** The values of T1 and the encoder and decoder weights (what H depends on besides W0), exactly. */
+    private List<double[]> mlpWeights() {
+        List<double[]> w = new ArrayList<>();
+        w.add(values(t1.value()));
+        for (AdapterParam e : encoders) {
+            w.add(values(e.value()));
+        }
+        for (AdapterParam d : decoders) {
+            w.add(values(d.value()));
+        }
+        return w;
+    }
+
+    private static double[] values(INDArray x) {
+        INDArray whole = x.isView() || x.data().length() != x.length() ? x.dup() : x;
+        return whole.data().asDouble();
+    }
+
+    private static boolean sameWeights(List<double[]> a, List<double[]> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (!Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Override
