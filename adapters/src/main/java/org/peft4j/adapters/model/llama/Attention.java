@@ -1,7 +1,5 @@
 package org.peft4j.adapters.model.llama;
 
-import java.lang.ref.Reference;
-import java.nio.FloatBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -272,36 +270,8 @@ final class Attention {
         if (len > 1) {
             probs.addi(causalMask(q.computeType()));
         }
-        addPadding(b, probs);
+        pass.addKeyBias(b, probs);
         RowSoftmax.forward(probs);
-    }
-
-    /** Adds sequence b's padding mask (the keys it may not see), if any, to its scores. */
-    private void addPadding(int b, INDArray probs) {
-        INDArray bias = pass.keyBias();
-        if (bias == null) {
-            return;
-        }
-        if (Blas.wholeHostFloats(probs) && bias.dataType() == DataType.FLOAT && bias.stride(1) == 1) {
-            // A loop here: a decoding step adds a heads x keys handful per sequence and layer, where ND4J's broadcast
-            // op on a row view cost more than the sums (a fifth of a small model's evaluation, JFR).
-            int keys = (int) probs.columns();
-            float[] mask = new float[keys];
-            float[] row = new float[keys];
-            bias.data().asNioFloat().get((int) (bias.offset() + b * bias.stride(0)), mask, 0, keys);
-            FloatBuffer p = probs.data().asNioFloat();
-            for (int r = 0, at = 0; r < probs.rows(); r++, at += keys) {
-                p.get(at, row, 0, keys);
-                for (int j = 0; j < keys; j++) {
-                    row[j] += mask[j];
-                }
-                p.put(at, row, 0, keys);
-            }
-            Reference.reachabilityFence(bias);
-            Reference.reachabilityFence(probs);
-            return;
-        }
-        probs.addiRowVector(bias.getRow(b, true));
     }
 
     /** This pass's {@link Pass#causalMask}, one for all layers (its shape, heads*T x past+T, fixes past). */

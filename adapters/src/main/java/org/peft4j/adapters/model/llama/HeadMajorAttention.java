@@ -2,7 +2,6 @@ package org.peft4j.adapters.model.llama;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.peft4j.adapters.core.Scratch;
 import org.peft4j.adapters.linalg.Bf16;
 import org.peft4j.adapters.linalg.HeadProducts;
@@ -168,11 +167,7 @@ final class HeadMajorAttention {
         HeadProducts.toHeadMajor(qs, (long) b * len + h.first, h.rows, heads, headDim, qh);
         // The causal mask is added inside the product; the padding mask after it.
         byQuery(h, h.keys, headDim, scale, qh, true, kh, scores, len > 1 ? causalMask(h) : null, len);
-        if (pass.keyBias() != null) {
-            INDArray bias = pass.keyBias().getRow(b, true);
-            scores.addiRowVector(
-                    h.keys == bias.columns() ? bias : bias.get(NDArrayIndex.all(), NDArrayIndex.interval(0, h.keys)));
-        }
+        pass.addKeyBias(b, scores);
         RowSoftmax.forward(scores);
         return scores;
     }
