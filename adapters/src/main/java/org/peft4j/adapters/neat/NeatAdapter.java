@@ -31,7 +31,7 @@ public final class NeatAdapter extends BaseAdapter {
     private final List<INDArray> hidden = new ArrayList<>();
     private INDArray keptX;
     /** The MLP's weights as they were when {@link #pre} and {@link #hidden} were last computed, or null. */
-    private List<double[]> hiddenFrom;
+    private double[][] hiddenFrom;
 
     public NeatAdapter(
             int dIn,
@@ -81,8 +81,8 @@ public final class NeatAdapter extends BaseAdapter {
      * is caught, as nothing tells the adapter.
      */
     private INDArray hiddenOfBase() {
-        List<double[]> weights = mlpWeights();
-        if (hiddenFrom != null && sameWeights(hiddenFrom, weights)) {
+        double[][] weights = mlpWeights();
+        if (Arrays.deepEquals(hiddenFrom, weights)) {
             return hidden.get(hidden.size() - 1);
         }
         hiddenFrom = null;
@@ -110,14 +110,15 @@ public final class NeatAdapter extends BaseAdapter {
     }
 
     /** The values of T1 and the encoder and decoder weights (what H depends on besides W0), exactly. */
-    private List<double[]> mlpWeights() {
-        List<double[]> w = new ArrayList<>();
-        w.add(values(t1.value()));
+    private double[][] mlpWeights() {
+        double[][] w = new double[1 + encoders.size() + decoders.size()][];
+        int i = 0;
+        w[i++] = values(t1.value());
         for (AdapterParam e : encoders) {
-            w.add(values(e.value()));
+            w[i++] = values(e.value());
         }
         for (AdapterParam d : decoders) {
-            w.add(values(d.value()));
+            w[i++] = values(d.value());
         }
         return w;
     }
@@ -125,15 +126,6 @@ public final class NeatAdapter extends BaseAdapter {
     private static double[] values(INDArray x) {
         INDArray whole = x.isView() || x.data().length() != x.length() ? x.dup() : x;
         return whole.data().asDouble();
-    }
-
-    private static boolean sameWeights(List<double[]> a, List<double[]> b) {
-        for (int i = 0; i < a.size(); i++) {
-            if (!Arrays.equals(a.get(i), b.get(i))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override
